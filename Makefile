@@ -1,0 +1,86 @@
+# Matrica — `make run` serves the demo, `make test` runs the whole suite (SQLite, then PostgreSQL).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HTMX := app/static/vendor/htmx.min.js
+
+.PHONY: run test test-sqlite test-postgres install install-dev assets migrate demo i18n-extract i18n-update i18n-compile clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Front-end files come from the npm registry, pinned by package-lock.json, served from app/static.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(HTMX): node_modules/.package-lock.json
+	mkdir -p app/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+	cp node_modules/axe-core/axe.min.js app/static/vendor/axe.min.js
+
+assets: $(HTMX)
+
+# Compiled catalogues (.mo) are build products; the .po files are the source.
+i18n-compile: install
+	$(BIN)/pybabel compile -d translations
+
+migrate: install i18n-compile
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo
+
+run: install assets demo
+	@echo
+	@echo "Matrica is serving on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	@$(FLASK) demo | tail -n +2
+	@echo
+	MATRICA_SESSION_COOKIE_SECURE=false MATRICA_REMEMBER_COOKIE_SECURE=false \
+	$(BIN)/gunicorn --no-control-socket --workers 2 --threads 4 --bind $(HOST):$(PORT) \
+	  --access-logfile - wsgi:app
+
+test: install-dev assets i18n-compile
+	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install-dev assets i18n-compile
+	$(BIN)/python -m pytest -q
+
+# PostgreSQL run: a missing server is loud; under CI=true it fails the build.
+test-postgres: install-dev assets i18n-compile
+	@if $(BIN)/python -c "import sys, psycopg; psycopg.connect(sys.argv[1].replace('+psycopg', ''), connect_timeout=3).close()" "$(PG_URL)" 2>/dev/null; then \
+	  DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -q; \
+	else \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!! PostgreSQL does not answer at $(PG_URL)"; \
+	  echo "!!! The PostgreSQL half of the suite did NOT run."; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  if [ "$${CI:-}" = "true" ]; then exit 1; fi; \
+	fi
+
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=Matrica --copyright-holder=Matrica .
+
+i18n-update: i18n-extract
+	$(BIN)/python tools/i18n.py update
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor

@@ -1,0 +1,179 @@
+"""Flask commands: ``demo`` and ``users create|invite|deactivate``."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask, current_app, url_for
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
+from app.services import cycles, org, users
+
+DEMO_PASSWORD = "matrica-demo"
+DEMO_COUNTRIES = ["AL", "BA", "ME", "MK", "RS", "XK"]
+DEMO_INSTITUTIONS: dict[str, list[tuple[InstitutionKind, str]]] = {
+    "AL": [(InstitutionKind.NATIONAL_COORDINATOR, "Zyra e Koordinatorit Kombëtar kundër Trafikimit"),
+           (InstitutionKind.POLICE, "Policia e Shtetit"),
+           (InstitutionKind.SHELTER, "Qendra Kombëtare e Pritjes për Viktimat e Trafikimit")],
+    "BA": [(InstitutionKind.NATIONAL_COORDINATOR, "Državni koordinator za borbu protiv trgovine ljudima"),
+           (InstitutionKind.PROSECUTION, "Tužilaštvo Bosne i Hercegovine"),
+           (InstitutionKind.SOCIAL_WELFARE, "Centar za socijalni rad Sarajevo")],
+    "ME": [(InstitutionKind.NATIONAL_COORDINATOR, "Kancelarija za borbu protiv trgovine ljudima"),
+           (InstitutionKind.POLICE, "Uprava policije"),
+           (InstitutionKind.SHELTER, "Sklonište za žrtve trgovine ljudima")],
+    "MK": [(InstitutionKind.NATIONAL_COORDINATOR, "Национална комисија за борба против трговија со луѓе"),
+           (InstitutionKind.LABOUR_INSPECTORATE, "Државен инспекторат за труд"),
+           (InstitutionKind.SOCIAL_WELFARE, "Центар за социјална работа Скопје")],
+    "RS": [(InstitutionKind.NATIONAL_COORDINATOR, "Centar za zaštitu žrtava trgovine ljudima"),
+           (InstitutionKind.POLICE, "Ministarstvo unutrašnjih poslova"),
+           (InstitutionKind.PROSECUTION, "Republičko javno tužilaštvo")],
+    "XK": [(InstitutionKind.NATIONAL_COORDINATOR, "Zyra e Koordinatorit Kombëtar kundër Trafikimit të Qenieve Njerëzore"),
+           (InstitutionKind.POLICE, "Policia e Kosovës"),
+           (InstitutionKind.SHELTER, "Strehimorja e Mbrojtur")],
+}
+DEMO_CYCLE = "2026 annual monitoring"
+
+
+def _demo_users(countries: dict[str, Country], first: dict[str, Institution]) -> list[tuple[str, str, str, list]]:
+    return [
+        ("admin@example.org", "Demo Administrator", "en", [users.RoleSpec(Role.ADMIN)]),
+        ("official.rs@example.org", "Službenik Srbija", "sr_Latn",
+         [users.RoleSpec(Role.RESPONDENT, institution_id=first["RS"].id)]),
+        ("official.al@example.org", "Zyrtar Shqipëri", "sq",
+         [users.RoleSpec(Role.RESPONDENT, institution_id=first["AL"].id)]),
+        ("reviewer.rs@example.org", "Recenzent Srbija", "sr_Latn",
+         [users.RoleSpec(Role.REVIEWER, country_id=countries["RS"].id)]),
+        ("auditor@example.org", "Demo Auditor", "en", [users.RoleSpec(Role.AUDITOR)]),
+    ]
+
+
+DEMO_LOGINS = [
+    ("admin@example.org", "administrator"),
+    ("official.rs@example.org", "respondent, Serbian institution"),
+    ("official.al@example.org", "respondent, Albanian institution"),
+    ("reviewer.rs@example.org", "reviewer for Serbia"),
+    ("auditor@example.org", "auditor, all countries"),
+]
+
+
+def demo_logins() -> str:
+    lines = [f"Demo logins (password: {DEMO_PASSWORD}):"]
+    lines += [f"  {email:<26} {what}" for email, what in DEMO_LOGINS]
+    return "\n".join(lines)
+
+
+def load_demo() -> list[str]:
+    """Create the demo data where it is missing; running it again changes nothing."""
+    done: list[str] = []
+    countries: dict[str, Country] = {c.code: c for c in db.session.scalars(select(Country))}
+    for code in DEMO_COUNTRIES:
+        if code not in countries:
+            countries[code] = org.add_country(None, code)
+            done.append(f"country {code}")
+    first: dict[str, Institution] = {}
+    for code, items in DEMO_INSTITUTIONS.items():
+        for kind, name in items:
+            institution = db.session.scalars(select(Institution).where(
+                Institution.country_id == countries[code].id, Institution.name == name)).first()
+            if institution is None:
+                institution = org.save_institution(None, None, country_id=countries[code].id, kind=kind, name=name)
+                done.append(f"institution {name}")
+            first.setdefault(code, institution)
+    for email, name, locale, roles in _demo_users(countries, first):
+        if users.find_user(email) is None:
+            users.create_user(None, email, name, locale, password=DEMO_PASSWORD, roles=roles)
+            done.append(f"user {email}")
+    cycle = db.session.scalars(select(Cycle).where(Cycle.name == DEMO_CYCLE)).first()
+    if cycle is None:
+        cycle = cycles.save_cycle(None, None, name=DEMO_CYCLE, period_start=date(2026, 1, 1),
+                                  period_end=date(2026, 12, 31), deadline=date(2027, 3, 31), version_id=None)
+        cycles.assign_institutions(None, cycle, {first["RS"].id, first["AL"].id})
+        done.append(f"cycle {DEMO_CYCLE}")
+    return done
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("demo")
+    def demo_command():
+        """Load the demo countries, institutions, users and cycle (idempotent)."""
+        done = load_demo()
+        db.session.commit()
+        click.echo("Demo data: " + (", ".join(done) if done else "already loaded, nothing changed") + ".")
+        click.echo(demo_logins())
+
+    users_group = AppGroup("users", help="Create, invite and deactivate users.")
+
+    def _role_option(role: str | None, institution: int | None, country: str | None) -> list[users.RoleSpec]:
+        if role is None:
+            return []
+        country_id = None
+        if country:
+            found = db.session.scalars(select(Country).where(Country.code == country.upper())).first()
+            if found is None:
+                raise click.ClickException(f"unknown country {country}")
+            country_id = found.id
+        return [users.RoleSpec(Role(role), institution_id=institution, country_id=country_id)]
+
+    role_choice = click.Choice([r.value for r in Role])
+
+    @users_group.command("create")
+    @click.argument("email")
+    @click.option("--name", default="")
+    @click.option("--locale", default="en")
+    @click.option("--role", type=role_choice)
+    @click.option("--institution", type=int, help="Institution id (respondents).")
+    @click.option("--country", help="Country code (reviewers, auditors; none = every country for auditors).")
+    @click.password_option()
+    def create_command(email, name, locale, role, institution, country, password):
+        """Create a user with a password."""
+        try:
+            user = users.create_user(None, email, name, locale, password=password,
+                                     roles=_role_option(role, institution, country))
+        except users.AccountError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.code) from None
+        db.session.commit()
+        click.echo(f"Created {user.email}.")
+
+    @users_group.command("invite")
+    @click.argument("email")
+    @click.option("--name", default="")
+    @click.option("--locale", default="en")
+    @click.option("--role", type=role_choice, required=True)
+    @click.option("--institution", type=int)
+    @click.option("--country")
+    @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+                  help="Address of the site, for the link.")
+    def invite_command(email, name, locale, role, institution, country, base_url):
+        """Invite a user: prints the one-time link (and mails it when mail is configured)."""
+        try:
+            roles = _role_option(role, institution, country)
+            user = users.invite_user(None, email, name, locale, roles[0])
+        except users.AccountError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.code) from None
+        token = users.make_link_token(user, users.LinkPurpose.INVITATION)
+        with current_app.test_request_context(base_url=base_url):
+            link = url_for("auth.accept_invitation", token=token, _external=True)
+        db.session.commit()
+        click.echo(f"Invited {user.email}. Invitation link (valid 7 days):\n{link}")
+
+    @users_group.command("deactivate")
+    @click.argument("email")
+    def deactivate_command(email):
+        """Deactivate a user: they can no longer sign in."""
+        user = users.find_user(email)
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        try:
+            users.set_active(None, user, False)
+        except users.AccountError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.code) from None
+        db.session.commit()
+        click.echo(f"Deactivated {user.email}.")
+
+    app.cli.add_command(users_group)

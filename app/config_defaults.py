@@ -1,0 +1,47 @@
+"""Default settings; override in instance/config.py or with MATRICA_<NAME> variables."""
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+SQLALCHEMY_DATABASE_URI = None  # default: sqlite in the instance folder; DATABASE_URL overrides
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+SECRET_KEY = None
+
+# Flask-Babel looks in app/translations unless given an absolute path.
+BABEL_TRANSLATION_DIRECTORIES = str(_ROOT / "translations")
+BABEL_DEFAULT_LOCALE = "en"
+BABEL_DEFAULT_TIMEZONE = "UTC"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = True
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SECURE = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+PERMANENT_SESSION_LIFETIME = 8 * 3600
+PREFERRED_URL_SCHEME = "https"
+
+WTF_CSRF_TIME_LIMIT = 8 * 3600
+WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+# Login rate limiting: in memory by default; a Redis URI shares counters between nodes.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_LOGIN = "10 per minute;50 per hour"
+RATELIMIT_HEADERS_ENABLED = False
+RATELIMIT_STRATEGY = "moving-window"
+
+PASSWORD_HASH_METHOD = "scrypt"
+INVITATION_MAX_AGE = 7 * 24 * 3600
+PASSWORD_RESET_MAX_AGE = 2 * 3600
+
+# Outgoing mail: links are sent by SMTP when MAIL_SERVER is set, otherwise logged
+# and shown to the admin who asked for them.
+MAIL_SERVER = None
+MAIL_PORT = 587
+MAIL_USE_TLS = True
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_SENDER = "matrica@localhost"
+
+# Extra check at start: an unreachable database is one clear line and exit 1.
+CHECK_DATABASE_ON_START = True

@@ -1,0 +1,91 @@
+"""Interface languages, the locale selector and the helpers templates use.
+
+The app speaks of languages by the codes users know (``cnr``, ``sr_Latn``…). Babel has no
+CLDR data for Montenegrin and parses ``cnr`` as ``sr_Latn_ME``, so its catalogue lives
+under ``translations/sr_Latn_ME`` and dates and numbers are formatted as ``sr_Latn_ME``.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.extensions import babel
+
+# code → (name in its own language, Babel locale used for catalogue and formatting)
+LANGUAGES: dict[str, tuple[str, str]] = {
+    "en": ("English", "en"),
+    "sq": ("Shqip", "sq"),
+    "sr_Latn": ("Srpski (latinica)", "sr_Latn"),
+    "sr_Cyrl": ("Српски (ћирилица)", "sr_Cyrl"),
+    "mk": ("Македонски", "mk"),
+    "bs": ("Bosanski", "bs"),
+    "hr": ("Hrvatski", "hr"),
+    "cnr": ("Crnogorski", "sr_Latn_ME"),
+}
+DEFAULT_LANGUAGE = "en"
+
+# Accept-Language tags → our codes (browsers send sr, sr-Latn, sr-RS, cnr, sh…).
+_ACCEPT_ALIASES = {
+    "sr-latn": "sr_Latn", "sr-cyrl": "sr_Cyrl", "sr": "sr_Cyrl", "sr-rs": "sr_Cyrl",
+    "sr-me": "cnr", "sr-latn-me": "cnr", "cnr": "cnr", "sh": "sr_Latn",
+    "sq": "sq", "sq-al": "sq", "sq-xk": "sq", "mk": "mk", "mk-mk": "mk",
+    "bs": "bs", "bs-ba": "bs", "bs-latn": "bs", "hr": "hr", "hr-hr": "hr", "hr-ba": "hr",
+    "en": "en",
+}
+
+
+def normalise_language(code: str | None) -> str:
+    """Our code for ``code``; anything unknown becomes English."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    if code in LANGUAGES:
+        return code
+    return _ACCEPT_ALIASES.get(code.replace("_", "-").lower(), DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    """The interface language of this request, as one of ``LANGUAGES``."""
+    if "language" not in g:
+        g.language = _select_language()
+    return g.language
+
+
+def _select_language() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    chosen = session.get("language")
+    if chosen in LANGUAGES:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        lowered = tag.lower()
+        if lowered in _ACCEPT_ALIASES:
+            return _ACCEPT_ALIASES[lowered]
+        primary = lowered.split("-")[0]
+        if primary in _ACCEPT_ALIASES and primary != "sr":
+            return _ACCEPT_ALIASES[primary]
+        if primary == "sr":
+            return "sr_Latn" if "latn" in lowered else "sr_Cyrl"
+    return DEFAULT_LANGUAGE
+
+
+def _babel_locale() -> str:
+    return LANGUAGES[current_language()][1]
+
+
+def html_lang(code: str) -> str:
+    """BCP 47 tag for ``<html lang>``: ``sr-Latn``, ``cnr``…"""
+    return code.replace("_", "-")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=_babel_locale)
+
+    @app.context_processor
+    def _language_context():
+        return {
+            "LANGUAGES": LANGUAGES,
+            "current_language": current_language(),
+            "html_lang": html_lang(current_language()),
+            "babel_locale": get_locale,
+        }

@@ -1,0 +1,1 @@
+"""Use cases: plain arguments in, flush (never commit); the view commits once."""

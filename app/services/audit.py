@@ -1,0 +1,37 @@
+"""Writing audit events. Every state change calls ``record`` inside the same transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "value") and not isinstance(value, str):  # enums
+        value = value.value
+    return str(value)
+
+
+def record(actor: User | None, action: str, entity: Any, field: str | None = None,
+           old: Any = None, new: Any = None) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        entity_type=entity.__table__.name,
+        entity_id=str(entity.id),
+        field=field,
+        old=_text(old),
+        new=_text(new),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_changes(actor: User | None, action: str, entity: Any, changes: dict[str, tuple[Any, Any]]) -> None:
+    """One event per changed field; unchanged fields are skipped."""
+    for field, (old, new) in changes.items():
+        if _text(old) != _text(new):
+            record(actor, action, entity, field, old, new)

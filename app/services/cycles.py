@@ -1,0 +1,107 @@
+"""Monitoring cycles: create, pin a published questionnaire version, assign institutions, open."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (Answer, Cycle, CycleStatus, Institution, QuestionnaireVersion, Response,
+                        ResponseStatus, User, VersionStatus)
+from app.services import audit
+
+
+class CycleError(ValueError):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_start: date,
+               period_end: date, deadline: date, version_id: int | None) -> Cycle:
+    name = " ".join(name.split())
+    if not name:
+        raise CycleError("name_required")
+    if period_end < period_start:
+        raise CycleError("period_reversed")
+    if deadline < period_start:
+        raise CycleError("deadline_before_period")
+    clash = db.session.scalars(select(Cycle).where(Cycle.name == name)).first()
+    if clash is not None and clash is not cycle:
+        raise CycleError("cycle_exists")
+    if version_id is not None:
+        version = db.session.get(QuestionnaireVersion, version_id)
+        if version is None or version.status != VersionStatus.PUBLISHED:
+            raise CycleError("version_not_published")
+    if cycle is not None and cycle.questionnaire_version_id != version_id and _has_answers(cycle):
+        raise CycleError("version_locked_by_answers")
+    if cycle is None:
+        cycle = Cycle(name=name, period_start=period_start, period_end=period_end, deadline=deadline,
+                      questionnaire_version_id=version_id, status=CycleStatus.PLANNED)
+        db.session.add(cycle)
+        db.session.flush()
+        audit.record(actor, "cycle.create", cycle, "name", None, name)
+        return cycle
+    audit.record_changes(actor, "cycle.update", cycle, {
+        "name": (cycle.name, name), "period_start": (cycle.period_start, period_start),
+        "period_end": (cycle.period_end, period_end), "deadline": (cycle.deadline, deadline),
+        "questionnaire_version_id": (cycle.questionnaire_version_id, version_id)})
+    cycle.name, cycle.period_start, cycle.period_end = name, period_start, period_end
+    cycle.deadline, cycle.questionnaire_version_id = deadline, version_id
+    db.session.flush()
+    return cycle
+
+
+def _has_answers(cycle: Cycle) -> bool:
+    return _any_answer(Response.cycle_id == cycle.id)
+
+
+def _any_answer(condition) -> bool:
+    query = select(Answer.id).join(Response, Answer.response_id == Response.id).where(condition).limit(1)
+    return db.session.scalars(query).first() is not None
+
+
+def set_status(actor: User | None, cycle: Cycle, status: CycleStatus) -> None:
+    if status == cycle.status:
+        return
+    if status == CycleStatus.OPEN:
+        version = cycle.questionnaire_version
+        if version is None or version.status != VersionStatus.PUBLISHED:
+            raise CycleError("open_needs_version")
+    audit.record(actor, "cycle.status", cycle, "status", cycle.status, status)
+    cycle.status = status
+    db.session.flush()
+
+
+def assign_institutions(actor: User | None, cycle: Cycle, institution_ids: set[int]) -> None:
+    """Make the cycle's institutions exactly ``institution_ids``.
+
+    Each newly assigned institution gets its draft response; an institution whose response
+    already holds answers or has left draft cannot be removed.
+    """
+    wanted = set(db.session.scalars(select(Institution).where(Institution.id.in_(institution_ids))).all())
+    if len(wanted) != len(institution_ids):
+        raise CycleError("institution_unknown")
+    current = set(cycle.institutions)
+    existing = {r.institution_id: r for r in db.session.scalars(
+        select(Response).where(Response.cycle_id == cycle.id))}
+    for institution in current - wanted:
+        response = existing.get(institution.id)
+        if response is not None and (response.status != ResponseStatus.DRAFT or _any_answer(Response.id == response.id)):
+            raise CycleError("institution_has_answers")
+    for institution in sorted(current - wanted, key=lambda i: i.id):
+        response = existing.get(institution.id)
+        if response is not None:
+            audit.record(actor, "response.delete", response, "status", response.status, None)
+            db.session.delete(response)
+        cycle.institutions.remove(institution)
+        audit.record(actor, "cycle.unassign", cycle, "institution", institution.id, None)
+    for institution in sorted(wanted - current, key=lambda i: i.id):
+        cycle.institutions.append(institution)
+        audit.record(actor, "cycle.assign", cycle, "institution", None, institution.id)
+        if institution.id not in existing:
+            response = Response(cycle=cycle, institution=institution, status=ResponseStatus.DRAFT)
+            db.session.add(response)
+            db.session.flush()
+            audit.record(actor, "response.create", response, "status", None, ResponseStatus.DRAFT)
+    db.session.flush()

@@ -1,0 +1,132 @@
+"""The one place that answers "which institutions and responses may this user read or write?".
+
+Every view and export asks ``scoped(user, Model, access)`` for a query, or
+``get_scoped(user, Model, id, access)`` for one row: a row outside the user's reading scope
+is 404 (its existence is not revealed), a readable row outside the asked access is 403.
+
+Access levels:
+* ``read``   — see it (admin: all; auditor: their countries or all, approved responses only;
+  reviewer: their countries; respondent: their institution);
+* ``answer`` — fill a response (respondents of its institution);
+* ``review`` — comment, return, approve (reviewers of its country).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from sqlalchemy import Select, false, or_, select, true
+from werkzeug.exceptions import Forbidden, NotFound
+
+from app.extensions import db
+from app.models import Country, Cycle, Institution, Response, ResponseStatus, Role, User, cycle_institution
+
+Access = Literal["read", "answer", "review"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Scope:
+    admin: bool = False
+    all_countries: bool = False                  # auditor of every country
+    read_countries: frozenset[int] = frozenset()  # reviewer and auditor countries
+    review_countries: frozenset[int] = frozenset()
+    auditor_countries: frozenset[int] = frozenset()
+    institutions: frozenset[int] = frozenset()    # respondent institutions
+
+
+def scope_of(user: User | None) -> Scope:
+    if user is None or not user.is_authenticated or not user.active:
+        return Scope()
+    admin = all_countries = False
+    read, review, audit, insts = set(), set(), set(), set()
+    for assignment in user.roles:
+        if assignment.role == Role.ADMIN:
+            admin = True
+        elif assignment.role == Role.RESPONDENT and assignment.institution_id:
+            insts.add(assignment.institution_id)
+        elif assignment.role == Role.REVIEWER and assignment.country_id:
+            review.add(assignment.country_id)
+            read.add(assignment.country_id)
+        elif assignment.role == Role.AUDITOR:
+            if assignment.country_id is None:
+                all_countries = True
+            else:
+                audit.add(assignment.country_id)
+                read.add(assignment.country_id)
+    return Scope(admin, all_countries, frozenset(read), frozenset(review), frozenset(audit), frozenset(insts))
+
+
+def _institution_filter(scope: Scope, access: Access):
+    if access == "answer":
+        return Institution.id.in_(scope.institutions) if scope.institutions else false()
+    if access == "review":
+        return Institution.country_id.in_(scope.review_countries) if scope.review_countries else false()
+    if scope.admin or scope.all_countries:
+        return true()
+    clauses = []
+    if scope.read_countries:
+        clauses.append(Institution.country_id.in_(scope.read_countries))
+    if scope.institutions:
+        clauses.append(Institution.id.in_(scope.institutions))
+    return or_(*clauses) if clauses else false()
+
+
+def _response_filter(scope: Scope, access: Access):
+    """Responses: by institution; auditors read approved responses only."""
+    if access != "read":
+        return _institution_filter(scope, access)
+    if scope.admin:
+        return true()
+    clauses = []
+    if scope.institutions:
+        clauses.append(Institution.id.in_(scope.institutions))
+    if scope.review_countries:
+        clauses.append(Institution.country_id.in_(scope.review_countries))
+    approved = Response.status == ResponseStatus.APPROVED
+    if scope.all_countries:
+        clauses.append(approved)
+    elif scope.auditor_countries:
+        clauses.append(approved & Institution.country_id.in_(scope.auditor_countries))
+    return or_(*clauses) if clauses else false()
+
+
+def scoped(user: User | None, model: type[T], access: Access = "read") -> Select[tuple[T]]:
+    """A query of the rows of ``model`` that ``user`` may access as ``access``."""
+    scope = scope_of(user)
+    if model is Institution:
+        return select(Institution).where(_institution_filter(scope, access))
+    if model is Country:
+        if access != "read":
+            return select(Country).where(false())
+        if scope.admin or scope.all_countries:
+            return select(Country)
+        in_scope = select(Institution.country_id).where(_institution_filter(scope, "read"))
+        return select(Country).where(Country.id.in_(scope.read_countries) | Country.id.in_(in_scope))
+    if model is Response:
+        return (select(Response).join(Institution, Response.institution_id == Institution.id)
+                .where(_response_filter(scope, access)))
+    if model is Cycle:
+        if access != "read":
+            return select(Cycle).where(false())
+        if scope.admin:
+            return select(Cycle)
+        visible = select(cycle_institution.c.cycle_id).join(
+            Institution, Institution.id == cycle_institution.c.institution_id
+        ).where(_institution_filter(scope, "read"))
+        return select(Cycle).where(Cycle.id.in_(visible))
+    raise TypeError(f"no scoping rule for {model.__name__}")
+
+
+def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "read") -> T:
+    """The row ``ident`` of ``model`` if ``user`` may access it as ``access``.
+
+    404 when the user may not even read it, 403 when they may read it but not ``access`` it.
+    """
+    pk = model.id  # type: ignore[attr-defined]
+    row = db.session.scalars(scoped(user, model, "read").where(pk == ident)).first()
+    if row is None:
+        raise NotFound()
+    if access != "read" and db.session.scalars(scoped(user, model, access).where(pk == ident)).first() is None:
+        raise Forbidden()
+    return row

@@ -1,0 +1,58 @@
+"""Jinja helpers shared by every template."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+
+from app.i18n import LANGUAGES, current_language
+from app.models import CycleStatus, ResponseStatus, Role, VersionStatus
+
+
+def field_attrs(field, **extra) -> dict:
+    """Attributes that tie a field to its hint and error (aria-describedby, aria-invalid)."""
+    described = []
+    if field.description:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+    attrs = dict(extra)
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    if field.flags.required:
+        attrs["required"] = True
+    return attrs
+
+
+def status_label(status) -> str:
+    """The localised name of a response, cycle or version status, or a role."""
+    labels = {
+        ResponseStatus.DRAFT: _("Draft"),
+        ResponseStatus.SUBMITTED: _("Submitted"),
+        ResponseStatus.RETURNED: _("Returned for revision"),
+        ResponseStatus.APPROVED: _("Approved"),
+        CycleStatus.PLANNED: _("Planned"),
+        CycleStatus.OPEN: _("Open"),
+        CycleStatus.CLOSED: _("Closed"),
+        VersionStatus.DRAFT: _("Draft version"),
+        VersionStatus.PUBLISHED: _("Published"),
+        Role.RESPONDENT: _("Respondent"),
+        Role.REVIEWER: _("Reviewer"),
+        Role.AUDITOR: _("Auditor"),
+        Role.ADMIN: _("Administrator"),
+    }
+    return labels.get(status, str(status))
+
+
+def country_name(country) -> str:
+    """A country's CLDR name in the interface language."""
+    return country.name(LANGUAGES[current_language()][1])
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.globals["status_label"] = status_label
+    app.jinja_env.globals["country_name"] = country_name
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,9 @@
+"""One blueprint per feature."""
+from flask import Flask
+
+from app.views import admin, auth, main, responses
+
+
+def register_blueprints(app: Flask) -> None:
+    for module in (main, auth, admin, responses):
+        app.register_blueprint(module.bp)

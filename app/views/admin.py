@@ -1,0 +1,396 @@
+"""The platform operator's screens: countries, institutions, users and roles, cycles."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.forms.admin import AssignForm, CountryForm, CycleForm, EmptyForm, InstitutionForm, InviteForm, RoleForm
+from app.i18n import LANGUAGES, current_language
+from app.models import (AuditEvent, Country, Cycle, CycleStatus, Institution, InstitutionKind, Questionnaire,
+                        QuestionnaireVersion, Response, Role, RoleAssignment, User, VersionStatus)
+from app.services import audit, cycles, mail, org, users
+from app.services.scope import get_scoped, scoped
+from app.views._messages import error_message
+from app.views._render import render
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _country_choices(empty_label: str | None = None):
+    language = LANGUAGES[current_language()][1]
+    countries = db.session.scalars(select(Country).order_by(Country.code)).all()
+    choices = [(c.id, f"{c.name(language)} ({c.code})") for c in countries]
+    return ([("", empty_label)] if empty_label is not None else []) + choices
+
+
+def _institution_choices(empty_label: str | None = None):
+    rows = db.session.execute(select(Institution, Country.code).join(Country)
+                              .order_by(Country.code, Institution.name)).all()
+    choices = [(i.id, f"{code} · {i.name}") for i, code in rows]
+    return ([("", empty_label)] if empty_label is not None else []) + choices
+
+
+@bp.route("/")
+@admin_required
+def index():
+    counts = {
+        "countries": db.session.scalar(select(func.count(Country.id))),
+        "institutions": db.session.scalar(select(func.count(Institution.id))),
+        "users": db.session.scalar(select(func.count(User.id))),
+        "cycles": db.session.scalar(select(func.count(Cycle.id))),
+        "questionnaires": db.session.scalar(select(func.count(Questionnaire.id))),
+    }
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(20)).all()
+    return render("admin/index.html", counts=counts, events=events)
+
+
+# -- countries ------------------------------------------------------------------------
+
+@bp.route("/countries", methods=["GET", "POST"])
+@admin_required
+def countries():
+    form = CountryForm()
+    if form.validate_on_submit():
+        try:
+            country = org.add_country(_actor(), form.code.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.code.errors.append(error_message(exc.code))
+        else:
+            db.session.commit()
+            flash(_("%(country)s added.", country=country.name(LANGUAGES[current_language()][1])), "success")
+            return redirect(url_for("admin.countries"))
+    rows = db.session.execute(
+        select(Country, func.count(Institution.id)).outerjoin(Institution)
+        .group_by(Country.id).order_by(Country.code)).all()
+    return render("admin/countries.html", form=form, rows=rows, toggle_form=EmptyForm(),
+                  status=400 if form.errors else 200)
+
+
+@bp.route("/countries/<int:country_id>/active", methods=["POST"])
+@admin_required
+def country_active(country_id: int):
+    country = db.get_or_404(Country, country_id)
+    if EmptyForm().validate_on_submit():
+        org.set_country_active(_actor(), country, request.form.get("active") == "1")
+        db.session.commit()
+    return redirect(url_for("admin.countries"))
+
+
+# -- institutions ---------------------------------------------------------------------
+
+@bp.route("/institutions", methods=["GET", "POST"])
+@admin_required
+def institutions():
+    form = InstitutionForm()
+    form.country_id.choices = _country_choices()
+    country_filter = request.args.get("country", type=int)
+    if country_filter and request.method == "GET":
+        form.country_id.data = country_filter
+    if form.validate_on_submit():
+        try:
+            org.save_institution(_actor(), None, country_id=form.country_id.data,
+                                 kind=InstitutionKind(form.kind.data), name=form.name.data,
+                                 active=form.active.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.name.errors.append(error_message(exc.code))
+        else:
+            db.session.commit()
+            flash(_("Institution added."), "success")
+            return redirect(url_for("admin.institutions", country=form.country_id.data))
+    query = select(Institution, Country).join(Country).order_by(Country.code, Institution.name)
+    if country_filter:
+        query = query.where(Institution.country_id == country_filter)
+    rows = db.session.execute(query).all()
+    return render("admin/institutions.html", "institution_list", form=form, rows=rows,
+                  country_choices=_country_choices(), country_filter=country_filter,
+                  kinds=dict(form.kind.choices), status=400 if form.errors else 200)
+
+
+@bp.route("/institutions/<int:institution_id>", methods=["GET", "POST"])
+@admin_required
+def institution(institution_id: int):
+    item = get_scoped(_actor(), Institution, institution_id)
+    form = InstitutionForm(obj=item)
+    form.country_id.choices = _country_choices()
+    if request.method == "GET":
+        form.kind.data = item.kind.value
+    if form.validate_on_submit():
+        try:
+            org.save_institution(_actor(), item, country_id=form.country_id.data,
+                                 kind=InstitutionKind(form.kind.data), name=form.name.data,
+                                 active=form.active.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.name.errors.append(error_message(exc.code))
+        else:
+            db.session.commit()
+            flash(_("Institution saved."), "success")
+            return redirect(url_for("admin.institutions", country=item.country_id))
+    people = db.session.scalars(select(User).join(RoleAssignment)
+                                .where(RoleAssignment.institution_id == item.id).order_by(User.email)).all()
+    return render("admin/institution.html", form=form, institution=item, people=people,
+                  status=400 if form.errors else 200)
+
+
+# -- users ----------------------------------------------------------------------------
+
+def _role_spec(form) -> users.RoleSpec:
+    role = Role(form.role.data)
+    return users.RoleSpec(role=role,
+                          institution_id=form.institution_id.data if role == Role.RESPONDENT else None,
+                          country_id=form.country_id.data if role in (Role.REVIEWER, Role.AUDITOR) else None)
+
+
+def _prepare_role_fields(form) -> None:
+    form.institution_id.choices = _institution_choices(_("— none —"))
+    form.country_id.choices = _country_choices(_("— all countries —"))
+
+
+def _send_link(user: User, purpose: users.LinkPurpose) -> str | None:
+    """Send a one-time link by mail; the link itself when mail is not configured."""
+    token = users.make_link_token(user, purpose)
+    if purpose == users.LinkPurpose.INVITATION:
+        link = url_for("auth.accept_invitation", token=token, _external=True)
+        sent = mail.send(user.email, _("Your invitation to Matrica"),
+                         _("You have been invited to Matrica. Open this link to choose your password "
+                           "(valid for seven days): %(link)s", link=link))
+    else:
+        link = url_for("auth.reset_password", token=token, _external=True)
+        sent = mail.send(user.email, _("Reset your Matrica password"),
+                         _("Open this link to choose a new password (valid for two hours): %(link)s", link=link))
+    return None if sent else link
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users_index():
+    form = InviteForm()
+    form.locale.choices = [(code, name) for code, (name, _loc) in LANGUAGES.items()]
+    if request.method == "GET":
+        form.locale.data = current_language()
+    _prepare_role_fields(form)
+    link = None
+    if form.validate_on_submit():
+        try:
+            user = users.invite_user(_actor(), form.email.data, form.name.data or "", form.locale.data,
+                                     _role_spec(form))
+        except users.AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(error_message(exc.code))
+        else:
+            link = _send_link(user, users.LinkPurpose.INVITATION)
+            db.session.commit()
+            flash(_("%(email)s is invited.", email=user.email), "success")
+            if link is None:
+                return redirect(url_for("admin.user", user_id=user.id))
+            return render("admin/link_shown.html", user=user, link=link)
+    query = select(User).order_by(User.email)
+    q = request.args.get("q", "").strip()
+    if q:
+        query = query.where(User.email.contains(q.lower()) | User.name.ilike(f"%{q}%"))
+    return render("admin/users.html", "user_list", form=form, people=db.session.scalars(query).all(), q=q,
+                  status=400 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user(user_id: int):
+    person = db.get_or_404(User, user_id)
+    form = RoleForm()
+    _prepare_role_fields(form)
+    if form.validate_on_submit():
+        try:
+            users.assign_role(_actor(), person, _role_spec(form))
+        except users.AccountError as exc:
+            db.session.rollback()
+            form.role.errors.append(error_message(exc.code))
+        else:
+            db.session.commit()
+            flash(_("Role added."), "success")
+            return redirect(url_for("admin.user", user_id=person.id))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user",
+                                                         AuditEvent.entity_id == str(person.id))
+                                .order_by(AuditEvent.id.desc()).limit(50)).all()
+    return render("admin/user.html", "roles", person=person, form=form, events=events,
+                  status=400 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>/roles/<int:assignment_id>/remove", methods=["POST"])
+@admin_required
+def remove_role(user_id: int, assignment_id: int):
+    person = db.get_or_404(User, user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            users.remove_role(_actor(), person, assignment_id)
+        except users.AccountError as exc:
+            db.session.rollback()
+            flash(error_message(exc.code), "error")
+        else:
+            db.session.commit()
+            flash(_("Role removed."), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@admin_required
+def user_active(user_id: int):
+    person = db.get_or_404(User, user_id)
+    if EmptyForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            users.set_active(_actor(), person, active)
+        except users.AccountError as exc:
+            db.session.rollback()
+            flash(error_message(exc.code), "error")
+        else:
+            db.session.commit()
+            flash(_("%(email)s is active again.", email=person.email) if active
+                  else _("%(email)s is deactivated and can no longer sign in.", email=person.email), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/link", methods=["POST"])
+@admin_required
+def user_link(user_id: int):
+    """Send a fresh invitation (no password yet) or password-reset link."""
+    person = db.get_or_404(User, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not person.active:
+        flash(_("Activate the user first."), "error")
+        return redirect(url_for("admin.user", user_id=person.id))
+    purpose = users.LinkPurpose.INVITATION if person.password_hash is None else users.LinkPurpose.PASSWORD_RESET
+    link = _send_link(person, purpose)
+    audit.record(_actor(), f"user.{purpose.replace('-', '_')}_sent", person)
+    db.session.commit()
+    if link is None:
+        flash(_("The link was sent to %(email)s.", email=person.email), "success")
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render("admin/link_shown.html", user=person, link=link)
+
+
+# -- cycles ---------------------------------------------------------------------------
+
+def _version_choices():
+    rows = db.session.execute(select(QuestionnaireVersion, Questionnaire).join(Questionnaire)
+                              .where(QuestionnaireVersion.status == VersionStatus.PUBLISHED)
+                              .order_by(Questionnaire.title, QuestionnaireVersion.number)).all()
+    return [("", _("— not pinned yet —"))] + [
+        (v.id, _("%(title)s, version %(number)d", title=q.title, number=v.number)) for v, q in rows]
+
+
+def _save_cycle(form: CycleForm, cycle: Cycle | None):
+    try:
+        saved = cycles.save_cycle(_actor(), cycle, name=form.name.data, period_start=form.period_start.data,
+                                  period_end=form.period_end.data, deadline=form.deadline.data,
+                                  version_id=form.version_id.data)
+    except cycles.CycleError as exc:
+        db.session.rollback()
+        field = {"period_reversed": form.period_end, "deadline_before_period": form.deadline,
+                 "version_not_published": form.version_id,
+                 "version_locked_by_answers": form.version_id}.get(exc.code, form.name)
+        field.errors.append(error_message(exc.code))
+        return None
+    db.session.commit()
+    return saved
+
+
+@bp.route("/cycles", methods=["GET", "POST"])
+@admin_required
+def cycles_index():
+    form = CycleForm()
+    form.version_id.choices = _version_choices()
+    if form.validate_on_submit():
+        saved = _save_cycle(form, None)
+        if saved is not None:
+            flash(_("Cycle created. Now assign its institutions."), "success")
+            return redirect(url_for("admin.cycle", cycle_id=saved.id))
+    rows = db.session.execute(select(Cycle, func.count(Response.id)).outerjoin(Response)
+                              .group_by(Cycle.id).order_by(Cycle.period_start.desc())).all()
+    return render("admin/cycles.html", form=form, rows=rows, status=400 if form.errors else 200)
+
+
+@bp.route("/cycles/<int:cycle_id>", methods=["GET", "POST"])
+@admin_required
+def cycle(cycle_id: int):
+    item = get_scoped(_actor(), Cycle, cycle_id)
+    form = CycleForm(obj=item, prefix="cycle")
+    form.version_id.choices = _version_choices()
+    if request.method == "GET":
+        form.version_id.data = item.questionnaire_version_id
+    if form.validate_on_submit():
+        if _save_cycle(form, item) is not None:
+            flash(_("Cycle saved."), "success")
+            return redirect(url_for("admin.cycle", cycle_id=item.id))
+    assign = AssignForm(prefix="assign")
+    assign.institution_ids.choices = _institution_choices()
+    assign.institution_ids.data = [i.id for i in item.institutions]
+    responses = {r.institution_id: r for r in db.session.scalars(
+        select(Response).where(Response.cycle_id == item.id))}
+    all_institutions = db.session.execute(select(Institution, Country).join(Country)
+                                          .order_by(Country.code, Institution.name)).all()
+    return render("admin/cycle.html", cycle=item, form=form, assign=assign, 
+                  all_institutions=all_institutions, assigned={i.id for i in item.institutions},
+                  responses=responses, statuses=CycleStatus, status=400 if form.errors else 200)
+
+
+@bp.route("/cycles/<int:cycle_id>/institutions", methods=["POST"])
+@admin_required
+def cycle_assign(cycle_id: int):
+    item = get_scoped(_actor(), Cycle, cycle_id)
+    form = AssignForm(prefix="assign")
+    form.institution_ids.choices = _institution_choices()
+    if not form.validate_on_submit():
+        flash(_("One of the chosen institutions does not exist."), "error")
+        return redirect(url_for("admin.cycle", cycle_id=item.id))
+    try:
+        cycles.assign_institutions(_actor(), item, set(form.institution_ids.data or []))
+    except cycles.CycleError as exc:
+        db.session.rollback()
+        flash(error_message(exc.code), "error")
+    else:
+        db.session.commit()
+        flash(_("Institutions assigned."), "success")
+    return redirect(url_for("admin.cycle", cycle_id=item.id))
+
+
+@bp.route("/cycles/<int:cycle_id>/status", methods=["POST"])
+@admin_required
+def cycle_status(cycle_id: int):
+    item = get_scoped(_actor(), Cycle, cycle_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        status = CycleStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    try:
+        cycles.set_status(_actor(), item, status)
+    except cycles.CycleError as exc:
+        db.session.rollback()
+        flash(error_message(exc.code), "error")
+    else:
+        db.session.commit()
+        flash(_("Cycle status changed."), "success")
+    return redirect(url_for("admin.cycle", cycle_id=item.id))

@@ -1,0 +1,61 @@
+"""Home (per role), the language switcher and the user's own account."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.forms.auth import ProfileForm
+from app.i18n import LANGUAGES, normalise_language
+from app.models import Country, Cycle, CycleStatus, Institution, Response
+from app.services import users
+from app.services.scope import scope_of, scoped
+from app.views._render import render, safe_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    user = current_user._get_current_object()
+    scope = scope_of(user)
+    responses = db.session.scalars(
+        scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
+        .where(Cycle.status != CycleStatus.PLANNED)
+        .order_by(Cycle.deadline.desc(), Institution.name)
+    ).all()
+    countries = db.session.scalars(scoped(user, Country).order_by(Country.code)).all()
+    institution_counts = dict(db.session.execute(
+        scoped(user, Institution).with_only_columns(Institution.country_id, func.count())
+        .group_by(Institution.country_id)).all())
+    return render("main/home.html", scope=scope, responses=responses, countries=countries,
+                  institution_counts=institution_counts)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    code = normalise_language(request.form.get("language"))
+    session["language"] = code
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if user.locale != code:
+            users.update_profile(user, user, user.name, code)
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("main.home")))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        users.update_profile(user, user, form.name.data or "", user.locale)
+        db.session.commit()
+        flash(_("Your details are saved."), "success")
+        return redirect(url_for("main.account"))
+    return render("main/account.html", form=form, languages=LANGUAGES,
+                  status=400 if form.errors else 200)

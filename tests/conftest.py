@@ -1,0 +1,179 @@
+"""Fixtures, flaskr style: app, client, runner, login helpers and builders.
+
+The suite runs against SQLite (a fresh file) or, when DATABASE_URL is set, PostgreSQL.
+The schema is made by the migrations (never by create_all); each test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, create_engine, inspect, text
+
+from app import create_app
+from app.cli import DEMO_PASSWORD, load_demo
+from app.extensions import db
+from app.models import Country, Institution, InstitutionKind, Role, User
+from app.services import users as user_service
+from tests.html_checks import check_html
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+    "PREFERRED_URL_SCHEME": "http",
+    "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # still scrypt, cheaper for the suite
+    "CHECK_DATABASE_ON_START": False,
+    "SERVER_NAME": None,
+}
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        metadata = MetaData()
+        metadata.reflect(connection)
+        metadata.drop_all(connection)
+        if "alembic_version" in inspect(connection).get_table_names():
+            connection.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url) -> str:
+    """The database, emptied and brought to the newest migration once per session."""
+    _drop_everything(database_url)
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated) -> Iterator[Flask]:
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": migrated})
+    yield app
+    _empty_tables(app)
+
+
+class CheckedClient(FlaskClient):
+    """A test client that parses and checks every HTML response."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if response.mimetype == "text/html" and response.status_code not in (301, 302, 303, 304):
+            fragment = "HX-Request" in (kwargs.get("headers") or {}) and not response.get_data(as_text=True).lstrip().lower().startswith("<!doctype")
+            check_html(response.get_data(as_text=True), fragment=fragment)
+        return response
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    app.test_client_class = CheckedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app) -> dict:
+    """The demo world (countries, institutions, the five demo users, one cycle)."""
+    with app.app_context():
+        load_demo()
+        db.session.commit()
+        institutions = {i.name: i.id for i in db.session.scalars(db.select(Institution))}
+        countries = {c.code: c.id for c in db.session.scalars(db.select(Country))}
+    return {"institutions": institutions, "countries": countries}
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = DEMO_PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    """Log in and out as someone: ``auth.login("admin@example.org")``."""
+
+    class Auth:
+        def login(self, email: str, password: str = DEMO_PASSWORD):
+            response = login(client, email, password)
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+            return response
+
+        def logout(self):
+            return client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+        def token(self, path: str = "/") -> str:
+            return csrf_token(client, path)
+
+    return Auth()
+
+
+@pytest.fixture
+def make_user(app):
+    """Builder: ``make_user("x@example.org", Role.REVIEWER, country="RS")``."""
+
+    def build(email: str, role: Role | None = None, *, institution: int | None = None, country: str | None = None,
+              password: str | None = DEMO_PASSWORD, active: bool = True) -> int:
+        with app.app_context():
+            country_id = None
+            if country:
+                country_id = db.session.scalars(db.select(Country.id).where(Country.code == country)).one()
+            roles = [user_service.RoleSpec(role, institution_id=institution, country_id=country_id)] if role else []
+            user = user_service.create_user(None, email, "", "en", password=password, roles=roles)
+            user.active = active
+            db.session.commit()
+            return user.id
+
+    return build
+
+
+@pytest.fixture
+def make_institution(app):
+    def build(name: str, country: str = "RS", kind: InstitutionKind = InstitutionKind.OTHER) -> int:
+        with app.app_context():
+            country_id = db.session.scalars(db.select(Country.id).where(Country.code == country)).one()
+            institution = Institution(name=name, country_id=country_id, kind=kind)
+            db.session.add(institution)
+            db.session.commit()
+            return institution.id
+
+    return build
