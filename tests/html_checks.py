@@ -26,6 +26,13 @@ def check_html(text: str, *, fragment: bool = False):
         assert title is not None and (title.text or "").strip(), "page without a <title>"
         html = tree if tree.tag == "html" else tree.find(".//html")
         assert html is not None and html.get("lang"), "<html> without lang"
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag == "script":
+            assert element.get("src") and not (element.text or "").strip(), "inline <script> (CSP forbids it)"
+        inline = [name for name in element.keys() if name.lower().startswith("on") or name.lower() == "style"]
+        assert not inline, f"inline {inline} on <{element.tag}> (CSP forbids it)"
     labels_for = {label.get("for") for label in tree.iter("label") if label.get("for")}
     parents = {child: parent for parent in tree.iter() for child in parent}
     for element in tree.iter():

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from babel import Locale
+
 from app.extensions import db
 from app.models import Country, Institution, InstitutionKind, User
 from app.services import audit
-from babel import Locale
 
 
 class OrgError(ValueError):
@@ -15,9 +16,14 @@ class OrgError(ValueError):
         self.code = code
 
 
+# CLDR territories that are not countries: unknown region, outlying Oceania, EU, eurozone, UN,
+# pseudo-locales.
+_NOT_COUNTRIES = {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
+
+
 def add_country(actor: User | None, code: str) -> Country:
     code = code.strip().upper()
-    if len(code) != 2 or not code.isalpha() or code not in Locale("en").territories:
+    if len(code) != 2 or not code.isalpha() or code not in Locale("en").territories or code in _NOT_COUNTRIES:
         raise OrgError("country_code_unknown")
     if db.session.scalars(select(Country).where(Country.code == code)).first() is not None:
         raise OrgError("country_exists")
