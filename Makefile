@@ -77,7 +77,7 @@ test-postgres: install-dev assets i18n-compile
 	fi
 
 i18n-extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=Matrica --copyright-holder=Matrica .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=Matrica --copyright-holder=Matrica . app/templates/_macros
 
 i18n-update: i18n-extract
 	$(BIN)/python tools/i18n.py update

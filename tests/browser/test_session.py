@@ -1,0 +1,63 @@
+"""A person signs in, switches language and signs out, in a real Chromium."""
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe.min.js"
+
+
+def _sign_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill("matrica-demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_sign_in_switch_language_sign_out(live_server, page):
+    _sign_in(page, live_server, "auditor@example.org")
+    assert page.locator("h1").inner_text().startswith("Welcome")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_label("Language").select_option("sq")
+    page.get_by_role("button", name="Change").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "sq"
+    assert page.get_by_role("button", name="Dilni").is_visible()
+    page.get_by_label("Gjuha").select_option("sr_Cyrl")
+    page.get_by_role("button", name="Ndrysho").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "sr-Cyrl"
+    page.get_by_role("button", name="Одјава").click()
+    page.wait_for_url(f"{live_server}/login")
+    assert page.locator("html").get_attribute("lang") == "sr-Cyrl"  # the choice outlives the session
+
+
+def test_htmx_filter_swaps_the_list_without_a_reload(live_server, page):
+    _sign_in(page, live_server, "admin@example.org")
+    page.goto(f"{live_server}/admin/institutions")
+    marker = page.evaluate("() => (window.__marker = Math.random())")
+    page.get_by_label("Country").first.select_option(label="Serbia (RS)")
+    page.wait_for_url("**/admin/institutions?country=*")
+    page.locator("#institution-list").get_by_text("Republičko javno tužilaštvo").wait_for()
+    assert page.locator("#institution-list").get_by_text("Policia e Shtetit").count() == 0
+    assert page.evaluate("() => window.__marker") == marker  # same document: HTMX swapped the list
+
+
+def test_core_pages_have_no_serious_accessibility_violations(live_server, axe_page):
+    page = axe_page
+    page.goto(f"{live_server}/login")
+    pages = ["/login"]
+    _sign_in(page, live_server, "admin@example.org")
+    pages += ["/", "/responses/", "/admin/", "/admin/users", "/admin/institutions", "/admin/cycles", "/account"]
+    problems = []
+    for path in pages:
+        page.goto(f"{live_server}{path}")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        for violation in result["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
+    assert not problems, json.dumps(problems, indent=1)
