@@ -26,23 +26,28 @@ def field_attrs(field, **extra) -> dict:
 
 
 def status_label(status) -> str:
-    """The localised name of a response, cycle or version status, or a role."""
-    labels = {
-        ResponseStatus.DRAFT: _("Draft"),
-        ResponseStatus.SUBMITTED: _("Submitted"),
-        ResponseStatus.RETURNED: _("Returned for revision"),
-        ResponseStatus.APPROVED: _("Approved"),
-        CycleStatus.PLANNED: _("Planned"),
-        CycleStatus.OPEN: _("Open"),
-        CycleStatus.CLOSED: _("Closed"),
-        VersionStatus.DRAFT: _("Draft version"),
-        VersionStatus.PUBLISHED: _("Published"),
-        Role.RESPONDENT: _("Respondent"),
-        Role.REVIEWER: _("Reviewer"),
-        Role.AUDITOR: _("Auditor"),
-        Role.ADMIN: _("Administrator"),
-    }
-    return labels.get(status, str(status))
+    """The localised name of a response, cycle or version status, or a role.
+
+    Keyed by (enum type, value): the StrEnum members of different enums with the same value
+    ("draft") are equal and would collide as plain keys.
+    """
+    pairs = [
+        (ResponseStatus.DRAFT, _("Draft")),
+        (ResponseStatus.SUBMITTED, _("Submitted")),
+        (ResponseStatus.RETURNED, _("Returned for revision")),
+        (ResponseStatus.APPROVED, _("Approved")),
+        (CycleStatus.PLANNED, _("Planned")),
+        (CycleStatus.OPEN, _("Open")),
+        (CycleStatus.CLOSED, _("Closed")),
+        (VersionStatus.DRAFT, _("Draft version")),
+        (VersionStatus.PUBLISHED, _("Published")),
+        (Role.RESPONDENT, _("Respondent")),
+        (Role.REVIEWER, _("Reviewer")),
+        (Role.AUDITOR, _("Auditor")),
+        (Role.ADMIN, _("Administrator")),
+    ]
+    labels = {(type(member), member.value): text for member, text in pairs}
+    return labels.get((type(status), status.value), str(status))
 
 
 def country_name(country) -> str:

@@ -176,3 +176,11 @@ def test_non_admin_gets_403_on_admin_pages(client, demo, auth):
     for path in ["/admin/", "/admin/countries", "/admin/institutions", "/admin/users", "/admin/cycles"]:
         response = client.get(path)
         assert response.status_code == 403, path
+
+
+def test_statuses_of_different_kinds_keep_their_own_names(app):
+    from app.models import ResponseStatus
+    from app.templating import status_label
+    with app.test_request_context():
+        assert status_label(ResponseStatus.DRAFT) == "Draft"
+        assert status_label(VersionStatus.DRAFT) == "Draft version"
