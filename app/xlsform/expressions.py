@@ -1,0 +1,609 @@
+"""A safe parser and evaluator for the XLSForm expression language (an XPath 1.0 subset).
+
+Never Python ``eval``: the text is tokenised, parsed by a Pratt parser into a small tree and
+compiled into nested closures, once per questionnaire version. Evaluation follows ODK
+(JavaRosa) semantics: answers are strings unless their question types them; an empty answer
+is the empty string, which is NaN as a number and false as a boolean; ``=`` compares as
+numbers when either side is a number; a reference to a question inside a repeat, seen from
+outside it, is a node-set (for ``sum()``, ``count()``…).
+
+Bounded: the text is at most ``MAX_LENGTH`` characters and ``MAX_DEPTH`` levels deep; strings
+built by an expression are capped at ``MAX_STRING`` characters; ``regex()`` runs with a time
+limit. Nothing here can loop, recurse without bound or allocate without bound.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+import regex as regex_module
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_STRING = 20_000
+MAX_ARGS = 50
+REGEX_TIMEOUT = 0.05  # seconds
+EPOCH = date(1970, 1, 1)
+
+
+class ExpressionError(ValueError):
+    """A located problem with an expression. ``code`` + ``params`` are localised by the caller."""
+
+    def __init__(self, code: str, position: int = 0, **params: Any):
+        super().__init__(f"{code} at {position}: {params}")
+        self.code = code
+        self.position = position
+        self.params = params
+
+
+class NodeSet(list):
+    """The values of one question across the instances of a repeat."""
+
+
+class Context(Protocol):
+    def lookup(self, name: str) -> Any: ...
+    def current(self) -> Any: ...
+    def position(self) -> int: ...
+    def today(self) -> date: ...
+
+
+# -- values ---------------------------------------------------------------------------
+
+def to_number(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return (value - datetime(1970, 1, 1, tzinfo=value.tzinfo)).total_seconds() / 86400
+    if isinstance(value, date):
+        return float((value - EPOCH).days)
+    if isinstance(value, NodeSet):
+        return to_number(value[0]) if value else math.nan
+    text = str(value).strip()
+    if not text or len(text) > 400:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        parsed = _parse_date(text)
+        return float((parsed - EPOCH).days) if parsed else math.nan
+
+
+def to_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format_number(float(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, NodeSet):
+        return to_string(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return not math.isnan(value) and value != 0
+    if isinstance(value, NodeSet):
+        return len(value) > 0
+    if isinstance(value, date):
+        return True
+    return bool(to_string(value))
+
+
+def format_number(number: float) -> str:
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    text = f"{number:.15g}"
+    if "e" in text:
+        text = f"{number:.15f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _parse_date(text: str) -> date | None:
+    if len(text) >= 10 and re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", text):
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _to_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isnan(value) or abs(value) > 3_000_000:
+            return None
+        return EPOCH + timedelta(days=math.floor(value))
+    return _parse_date(to_string(value))
+
+
+def _bounded(text: str, position: int) -> str:
+    if len(text) > MAX_STRING:
+        raise ExpressionError("string_too_long", position, limit=MAX_STRING)
+    return text
+
+
+# -- tokens ---------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<number>\d+(?:\.\d*)?|\.\d+)
+  | (?P<string>'[^']*'|"[^"]*")
+  | (?P<ref>\$\{(?P<refname>[^}]*)\})
+  | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,|\||\.\.|\.)
+  | (?P<name>[A-Za-z_][\w.:-]*(?<![.:-]))
+""", re.VERBOSE)
+_NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    position: int
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            if text[position] == "/":
+                raise ExpressionError("path_not_supported", position)
+            raise ExpressionError("unexpected_character", position, character=text[position])
+        kind = match.lastgroup
+        if kind == "refname":
+            kind = "ref"
+        if kind == "ref":
+            name = match.group("refname").strip()
+            if not _NAME.match(name):
+                raise ExpressionError("bad_reference", position, reference=match.group(0))
+            tokens.append(Token("ref", name, position))
+        elif kind != "space":
+            tokens.append(Token(kind, match.group(0), position))
+        position = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+# -- parser ---------------------------------------------------------------------------
+
+# binding powers: or < and < equality < relational < additive < multiplicative < unary
+_BINARY = {"or": 10, "and": 20, "=": 30, "!=": 30, "<": 40, "<=": 40, ">": 40, ">=": 40,
+           "+": 50, "-": 50, "*": 60, "div": 60, "mod": 60, "|": 70}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: its text, its tree, the names it references, and the compiled form."""
+
+    text: str
+    tree: tuple
+    references: frozenset[str]
+    uses_current: bool
+    evaluate: Callable[[Context], Any] = field(compare=False, repr=False)
+
+    def __call__(self, context: Context) -> Any:
+        return self.evaluate(context)
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.tokens = tokenize(text)
+        self.index = 0
+        self.references: set[str] = set()
+        self.uses_current = False
+
+    def peek(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> Token:
+        token = self.advance()
+        if token.text != text or token.kind not in ("op",):
+            raise ExpressionError("expected", token.position, expected=text, found=token.text or "end")
+        return token
+
+    def parse(self) -> tuple:
+        tree = self.expression(0, 0)
+        token = self.peek()
+        if token.kind != "end":
+            raise ExpressionError("unexpected_token", token.position, token=token.text)
+        return tree
+
+    def expression(self, min_power: int, depth: int) -> tuple:
+        if depth > MAX_DEPTH:
+            raise ExpressionError("too_deep", self.peek().position, limit=MAX_DEPTH)
+        left = self.prefix(depth)
+        while True:
+            token = self.peek()
+            operator = token.text if token.kind in ("op", "name") else None
+            power = _BINARY.get(operator) if operator else None
+            if power is None or power <= min_power:
+                return left
+            self.advance()
+            right = self.expression(power, depth + 1)
+            if operator == "|":
+                raise ExpressionError("union_not_supported", token.position)
+            left = ("bin", operator, left, right, token.position)
+
+    def prefix(self, depth: int) -> tuple:
+        token = self.advance()
+        if token.kind == "number":
+            return ("num", float(token.text))
+        if token.kind == "string":
+            return ("str", token.text[1:-1])
+        if token.kind == "ref":
+            self.references.add(token.text)
+            return ("ref", token.text, token.position)
+        if token.kind == "op" and token.text == ".":
+            self.uses_current = True
+            return ("current",)
+        if token.kind == "op" and token.text == "..":
+            return ("parent",)
+        if token.kind == "op" and token.text == "-":
+            return ("neg", self.expression(_BINARY["*"], depth + 1))
+        if token.kind == "op" and token.text == "(":
+            inner = self.expression(0, depth + 1)
+            self.expect(")")
+            return inner
+        if token.kind == "name":
+            if self.peek().text != "(":
+                raise ExpressionError("bare_name", token.position, name=token.text)
+            return self.call(token, depth)
+        raise ExpressionError("unexpected_token", token.position, token=token.text or "end")
+
+    def call(self, name: Token, depth: int) -> tuple:
+        function = FUNCTIONS.get(name.text)
+        if function is None:
+            raise ExpressionError("unknown_function", name.position, name=name.text)
+        self.expect("(")
+        arguments: list[tuple] = []
+        if self.peek().text != ")":
+            while True:
+                arguments.append(self.expression(0, depth + 1))
+                if len(arguments) > MAX_ARGS:
+                    raise ExpressionError("too_many_arguments", name.position, name=name.text)
+                if self.peek().text == ",":
+                    self.advance()
+                    continue
+                break
+        self.expect(")")
+        low, high = function.arity
+        if len(arguments) < low or (high is not None and len(arguments) > high):
+            raise ExpressionError("wrong_arity", name.position, name=name.text, count=len(arguments))
+        return ("call", name.text, tuple(arguments), name.position)
+
+
+def parse(text: str) -> Expression:
+    """Parse and compile ``text``; ExpressionError (located) when it is not a valid expression."""
+    if text is None or not str(text).strip():
+        raise ExpressionError("empty", 0)
+    text = str(text)
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError("too_long", MAX_LENGTH, limit=MAX_LENGTH)
+    parser = _Parser(text)
+    tree = parser.parse()
+    return Expression(text, tree, frozenset(parser.references), parser.uses_current, _compile(tree))
+
+
+# -- compiler -------------------------------------------------------------------------
+
+def _compile(node: tuple) -> Callable[[Context], Any]:
+    kind = node[0]
+    if kind == "num":
+        number = node[1]
+        return lambda ctx: number
+    if kind == "str":
+        text = node[1]
+        return lambda ctx: text
+    if kind == "ref":
+        name = node[1]
+        return lambda ctx: ctx.lookup(name)
+    if kind == "current":
+        return lambda ctx: ctx.current()
+    if kind == "parent":
+        return lambda ctx: None
+    if kind == "neg":
+        inner = _compile(node[1])
+        return lambda ctx: -to_number(inner(ctx))
+    if kind == "bin":
+        return _compile_binary(node[1], _compile(node[2]), _compile(node[3]))
+    if kind == "call":
+        function = FUNCTIONS[node[1]]
+        arguments = tuple(_compile(argument) for argument in node[2])
+        position = node[3]
+        if function.lazy:
+            return lambda ctx: function.implementation(ctx, arguments, position)
+        return lambda ctx: function.implementation(ctx, [a(ctx) for a in arguments], position)
+    raise AssertionError(kind)
+
+
+def _compile_binary(operator: str, left, right):
+    if operator == "and":
+        return lambda ctx: to_bool(left(ctx)) and to_bool(right(ctx))
+    if operator == "or":
+        return lambda ctx: to_bool(left(ctx)) or to_bool(right(ctx))
+    if operator in ("=", "!="):
+        negate = operator == "!="
+        return lambda ctx: _equals(left(ctx), right(ctx)) != negate
+    if operator in ("<", "<=", ">", ">="):
+        compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+                   ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[operator]
+        return lambda ctx: _relational(left(ctx), right(ctx), compare)
+    arithmetic = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+                  "div": _divide, "mod": _modulo}[operator]
+    return lambda ctx: _arithmetic(arithmetic, to_number(left(ctx)), to_number(right(ctx)))
+
+
+def _arithmetic(operation, a: float, b: float) -> float:
+    try:
+        return float(operation(a, b))
+    except OverflowError:
+        return math.inf
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * (1 if math.copysign(1, b) > 0 else -1)
+    return a / b
+
+
+def _modulo(a: float, b: float) -> float:
+    if b == 0 or math.isinf(a) or math.isnan(a) or math.isnan(b):
+        return math.nan
+    return math.fmod(a, b)
+
+
+def _equals(a: Any, b: Any) -> bool:
+    if isinstance(a, NodeSet) or isinstance(b, NodeSet):
+        left = a if isinstance(a, NodeSet) else [a]
+        right = b if isinstance(b, NodeSet) else [b]
+        return any(_equals(x, y) for x in left for y in right)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return to_bool(a) == to_bool(b)
+    if isinstance(a, (int, float)) or isinstance(b, (int, float)) or isinstance(a, date) or isinstance(b, date):
+        return to_number(a) == to_number(b)
+    return to_string(a) == to_string(b)
+
+
+def _relational(a: Any, b: Any, compare) -> bool:
+    if isinstance(a, NodeSet) or isinstance(b, NodeSet):
+        left = a if isinstance(a, NodeSet) else [a]
+        right = b if isinstance(b, NodeSet) else [b]
+        return any(_relational(x, y, compare) for x in left for y in right)
+    x, y = to_number(a), to_number(b)
+    if math.isnan(x) or math.isnan(y):
+        return False
+    return compare(x, y)
+
+
+# -- functions ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Function:
+    arity: tuple[int, int | None]
+    implementation: Callable
+    lazy: bool = False
+
+
+def _values(arguments: Sequence[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for argument in arguments:
+        flat.extend(argument if isinstance(argument, NodeSet) else [argument])
+    return flat
+
+
+def _if(ctx, arguments, position):
+    return arguments[1](ctx) if to_bool(arguments[0](ctx)) else arguments[2](ctx)
+
+
+def _coalesce(ctx, arguments, position):
+    for argument in arguments:
+        value = argument(ctx)
+        if to_string(value) != "":
+            return value
+    return ""
+
+
+def _selected(ctx, args, position):
+    return to_string(args[1]).strip() in to_string(args[0]).split()
+
+
+def _selected_at(ctx, args, position):
+    items = to_string(args[0]).split()
+    index = to_number(args[1])
+    if math.isnan(index) or not 0 <= index < len(items):
+        return ""
+    return items[int(index)]
+
+
+def _regex(ctx, args, position):
+    text, pattern = to_string(args[0]), to_string(args[1])
+    if len(pattern) > 500 or len(text) > MAX_STRING:
+        return False
+    try:
+        return regex_module.fullmatch(pattern, text, timeout=REGEX_TIMEOUT) is not None
+    except (regex_module.error, TimeoutError):
+        return False
+
+
+def _round(ctx, args, position):
+    number = to_number(args[0])
+    digits = int(to_number(args[1])) if len(args) > 1 and not math.isnan(to_number(args[1])) else 0
+    if math.isnan(number) or math.isinf(number):
+        return number
+    digits = max(-15, min(15, digits))
+    factor = 10.0 ** digits
+    return math.floor(number * factor + 0.5) / factor
+
+
+def _int(ctx, args, position):
+    number = to_number(args[0])
+    if math.isnan(number) or math.isinf(number):
+        return number
+    return float(math.trunc(number))
+
+
+def _sum(ctx, args, position):
+    total = 0.0
+    for value in _values(args):
+        total += to_number(value)
+    return total
+
+
+def _minmax(choose):
+    def implementation(ctx, args, position):
+        numbers = [to_number(v) for v in _values(args)]
+        if not numbers or any(math.isnan(n) for n in numbers):
+            return math.nan
+        return choose(numbers)
+    return implementation
+
+
+def _concat(ctx, args, position):
+    return _bounded("".join(to_string(v) for v in _values(args)), position)
+
+
+def _join(ctx, args, position):
+    return _bounded(to_string(args[0]).join(to_string(v) for v in _values(args[1:])), position)
+
+
+def _substr(ctx, args, position):
+    text = to_string(args[0])
+    start = to_number(args[1])
+    end = to_number(args[2]) if len(args) > 2 else len(text)
+    if math.isnan(start) or math.isnan(end):
+        return ""
+    return text[max(0, int(start)):max(0, int(end))]
+
+
+def _date(ctx, args, position):
+    parsed = _to_date(args[0])
+    return parsed if parsed is not None else ""
+
+
+def _format_date(ctx, args, position):
+    value = _to_date(args[0])
+    if value is None:
+        return ""
+    pattern = to_string(args[1])[:100]
+    replacements = {"%Y": f"{value.year:04d}", "%y": f"{value.year % 100:02d}", "%m": f"{value.month:02d}",
+                    "%n": str(value.month), "%d": f"{value.day:02d}", "%e": str(value.day)}
+    return re.sub(r"%[Yymnde]", lambda m: replacements[m.group(0)], pattern)
+
+
+def _position(ctx, args, position):
+    return float(ctx.position())
+
+
+def _pow(ctx, args, position):
+    base, exponent = to_number(args[0]), to_number(args[1])
+    try:
+        return math.pow(base, exponent)
+    except (OverflowError, ValueError):
+        return math.nan if base < 0 else math.inf
+
+
+def _number_function(operation):
+    def implementation(ctx, args, position):
+        number = to_number(args[0])
+        if math.isnan(number) or math.isinf(number):
+            return number
+        return float(operation(number))
+    return implementation
+
+
+FUNCTIONS: dict[str, Function] = {
+    "if": Function((3, 3), _if, lazy=True),
+    "coalesce": Function((2, None), _coalesce, lazy=True),
+    "selected": Function((2, 2), _selected),
+    "count-selected": Function((1, 1), lambda ctx, a, p: float(len(to_string(a[0]).split()))),
+    "selected-at": Function((2, 2), _selected_at),
+    "regex": Function((2, 2), _regex),
+    "string-length": Function((0, 1), lambda ctx, a, p: float(len(to_string(a[0] if a else ctx.current())))),
+    "concat": Function((0, None), _concat),
+    "join": Function((1, None), _join),
+    "contains": Function((2, 2), lambda ctx, a, p: to_string(a[1]) in to_string(a[0])),
+    "starts-with": Function((2, 2), lambda ctx, a, p: to_string(a[0]).startswith(to_string(a[1]))),
+    "ends-with": Function((2, 2), lambda ctx, a, p: to_string(a[0]).endswith(to_string(a[1]))),
+    "substr": Function((2, 3), _substr),
+    "substring-before": Function((2, 2), lambda ctx, a, p: to_string(a[0]).partition(to_string(a[1]))[0]
+                                 if to_string(a[1]) in to_string(a[0]) else ""),
+    "substring-after": Function((2, 2), lambda ctx, a, p: to_string(a[0]).partition(to_string(a[1]))[2]
+                                if to_string(a[1]) in to_string(a[0]) else ""),
+    "normalize-space": Function((0, 1), lambda ctx, a, p: " ".join(to_string(a[0] if a else ctx.current()).split())),
+    "string": Function((0, 1), lambda ctx, a, p: to_string(a[0] if a else ctx.current())),
+    "number": Function((0, 1), lambda ctx, a, p: to_number(a[0] if a else ctx.current())),
+    "boolean": Function((1, 1), lambda ctx, a, p: to_bool(a[0])),
+    "boolean-from-string": Function((1, 1), lambda ctx, a, p: to_string(a[0]).strip() in ("true", "1")),
+    "not": Function((1, 1), lambda ctx, a, p: not to_bool(a[0])),
+    "true": Function((0, 0), lambda ctx, a, p: True),
+    "false": Function((0, 0), lambda ctx, a, p: False),
+    "round": Function((1, 2), _round),
+    "int": Function((1, 1), _int),
+    "floor": Function((1, 1), _number_function(math.floor)),
+    "ceiling": Function((1, 1), _number_function(math.ceil)),
+    "abs": Function((1, 1), lambda ctx, a, p: abs(to_number(a[0]))),
+    "pow": Function((2, 2), _pow),
+    "sum": Function((1, 1), _sum),
+    "count": Function((1, 1), lambda ctx, a, p: float(len(a[0])) if isinstance(a[0], NodeSet)
+                      else float(to_string(a[0]) != "")),
+    "count-non-empty": Function((1, 1), lambda ctx, a, p: float(sum(1 for v in _values(a) if to_string(v) != ""))),
+    "max": Function((1, None), _minmax(max)),
+    "min": Function((1, None), _minmax(min)),
+    "today": Function((0, 0), lambda ctx, a, p: ctx.today()),
+    "now": Function((0, 0), lambda ctx, a, p: datetime.now(timezone.utc)),
+    "date": Function((1, 1), _date),
+    "format-date": Function((2, 2), _format_date),
+    "position": Function((0, 1), _position),
+    "once": Function((1, 1), lambda ctx, a, p: a[0]),
+}
+
+
+# -- a simple context (tests, previews) -----------------------------------------------
+
+@dataclass
+class MappingContext:
+    """Values by name; ``.`` is ``current``. Repeat values are NodeSets."""
+
+    values: dict[str, Any]
+    current_value: Any = ""
+    position_value: int = 1
+    today_value: date | None = None
+
+    def lookup(self, name: str) -> Any:
+        return self.values.get(name, "")
+
+    def current(self) -> Any:
+        return self.current_value
+
+    def position(self) -> int:
+        return self.position_value
+
+    def today(self) -> date:
+        return self.today_value or date.today()
