@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import sys
+from pathlib import Path
+
 import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
@@ -10,7 +13,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
-from app.services import cycles, org, users
+from app.services import cycles, org, questionnaires, users
+from app.xlsform.messages import located
+from app.xlsform.source import to_xlsx
 
 DEMO_PASSWORD = "matrica-demo"
 DEMO_COUNTRIES = ["AL", "BA", "ME", "MK", "RS", "XK"]
@@ -177,3 +182,65 @@ def init_app(app: Flask) -> None:
         click.echo(f"Deactivated {user.email}.")
 
     app.cli.add_command(users_group)
+    app.cli.add_command(questionnaire_group)
+
+
+questionnaire_group = AppGroup("questionnaire", help="Check, import and export XLSForm questionnaires.")
+
+
+def _print_issues(issues) -> None:
+    for issue in issues:
+        kind = "warning" if issue.warning else "error"
+        click.echo(f"{kind}: {located(issue)}", err=not issue.warning)
+
+
+@questionnaire_group.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+def questionnaire_check(path: Path):
+    """Check an XLSForm (.xlsx, or a folder of CSV sheets): exit 0 when valid, 1 when not."""
+    _definition, issues = questionnaires.check(_read_form(path))
+    _print_issues(issues)
+    errors = questionnaires.errors_of(issues)
+    if errors:
+        click.echo(f"{path}: {len(errors)} error(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: valid ({len(issues)} warning(s)).")
+
+
+@questionnaire_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--publish", is_flag=True, help="Publish the new version at once.")
+def questionnaire_import(path: Path, publish: bool):
+    """Import an XLSForm as the next version of its form_id."""
+    try:
+        version = questionnaires.import_questionnaire(None, _read_form(path), path.name if path.is_file()
+                                                      else f"{path.name}.xlsx", publish=publish)
+    except questionnaires.InvalidQuestionnaire as exc:
+        db.session.rollback()
+        _print_issues(exc.issues)
+        click.echo(f"{path}: not imported.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    state = "published" if publish else "draft"
+    click.echo(f"Imported {version.questionnaire.form_id} version {version.number} ({state}).")
+
+
+@questionnaire_group.command("export")
+@click.argument("spec")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def questionnaire_export(spec: str, output: Path):
+    """Export FORM_ID or FORM_ID:VERSION as an XLSForm workbook."""
+    form_id, _sep, number = spec.partition(":")
+    if number and not number.isdigit():
+        raise click.ClickException(f"version must be a number: {number}")
+    version = questionnaires.find_version(form_id, int(number) if number else None)
+    if version is None:
+        raise click.ClickException(f"no questionnaire {spec}")
+    output.write_bytes(questionnaires.export_xlsx(version))
+    click.echo(f"Wrote {output} ({form_id} version {version.number}).")
+
+
+def _read_form(path: Path) -> bytes:
+    if path.is_dir():
+        return to_xlsx(path)
+    return path.read_bytes()

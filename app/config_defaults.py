@@ -31,6 +31,7 @@ RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_STRATEGY = "moving-window"
 
 PASSWORD_HASH_METHOD = "scrypt"
+MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # uploads: a questionnaire workbook is far smaller
 INVITATION_MAX_AGE = 7 * 24 * 3600
 PASSWORD_RESET_MAX_AGE = 2 * 3600
 

@@ -6,7 +6,7 @@ under ``translations/sr_Latn_ME`` and dates and numbers are formatted as ``sr_La
 """
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -52,6 +52,8 @@ def current_language() -> str:
 
 
 def _select_language() -> str:
+    if not has_request_context():  # commands: the default language
+        return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     chosen = session.get("language")

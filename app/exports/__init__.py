@@ -1,0 +1,1 @@
+"""Workbooks: headers + rows → sheets, with the formula guard."""

@@ -1,0 +1,133 @@
+"""Questionnaire definitions: check, import (a new draft version), publish, export, compile."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from threading import Lock
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Questionnaire, QuestionnaireVersion, User, VersionStatus
+from app.models._base import utcnow
+from app.services import audit
+from app.xlsform import definition as xls_definition
+from app.xlsform.compiled import CompiledForm
+from app.xlsform.issues import DefinitionError, Issue
+from app.xlsform.source import to_xlsx
+from app.xlsform.workbook import read_workbook, write_workbook
+
+SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
+
+
+class InvalidQuestionnaire(Exception):
+    def __init__(self, issues: list[Issue]):
+        super().__init__(f"{len(issues)} problems")
+        self.issues = issues
+
+
+class QuestionnaireError(ValueError):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def check(data: bytes) -> tuple[dict, list[Issue]]:
+    """The definition and every located problem (errors first, then warnings)."""
+    try:
+        sheets, warnings = read_workbook(data)
+    except DefinitionError as exc:
+        return {}, exc.issues
+    definition, issues = xls_definition.build(sheets)
+    issues = warnings + issues
+    return xls_definition.public(definition), sorted(issues, key=lambda i: (i.warning, i.sheet or "", i.row or 0))
+
+
+def errors_of(issues: list[Issue]) -> list[Issue]:
+    return [issue for issue in issues if not issue.warning]
+
+
+def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publish: bool = False) -> QuestionnaireVersion:
+    """A new draft version (the next number of its form_id); InvalidQuestionnaire if it has errors."""
+    definition, issues = check(data)
+    if errors_of(issues):
+        raise InvalidQuestionnaire(issues)
+    questionnaire = db.session.scalars(select(Questionnaire).where(
+        Questionnaire.form_id == definition["form_id"])).first()
+    if questionnaire is None:
+        questionnaire = Questionnaire(form_id=definition["form_id"], title=definition["title"][:300])
+        db.session.add(questionnaire)
+        db.session.flush()
+        audit.record(actor, "questionnaire.create", questionnaire, "form_id", None, questionnaire.form_id)
+    else:
+        questionnaire.title = definition["title"][:300]
+    number = (db.session.scalar(select(func.max(QuestionnaireVersion.number))
+                                .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)) or 0) + 1
+    version = QuestionnaireVersion(questionnaire=questionnaire, number=number, label=definition["version"][:100],
+                                   status=VersionStatus.DRAFT, definition=definition,
+                                   source_filename=Path(filename).name[:255] or f"{definition['form_id']}.xlsx",
+                                   source_file=data, created_by_id=actor.id if actor else None)
+    db.session.add(version)
+    db.session.flush()
+    audit.record(actor, "questionnaire.version_upload", version, "number", None, number)
+    if publish:
+        publish_version(actor, version)
+    return version
+
+
+def publish_version(actor: User | None, version: QuestionnaireVersion) -> None:
+    if version.status == VersionStatus.PUBLISHED:
+        raise QuestionnaireError("already_published")
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "questionnaire.version_publish", version, "status", VersionStatus.DRAFT,
+                 VersionStatus.PUBLISHED)
+
+
+def export_xlsx(version: QuestionnaireVersion) -> bytes:
+    """The version as an XLSForm workbook, rebuilt from the stored definition."""
+    return write_workbook(xls_definition.to_sheets(version.definition))
+
+
+def find_version(form_id: str, number: int | None = None) -> QuestionnaireVersion | None:
+    query = select(QuestionnaireVersion).join(Questionnaire).where(Questionnaire.form_id == form_id)
+    if number is None:
+        query = query.order_by(QuestionnaireVersion.number.desc())
+    else:
+        query = query.where(QuestionnaireVersion.number == number)
+    return db.session.scalars(query.limit(1)).first()
+
+
+# A compiled form per version, parsed once per process. Versions never change once stored
+# (each upload is a new version), so the cache needs no invalidation; it is bounded.
+_compiled: OrderedDict[tuple, CompiledForm] = OrderedDict()
+_compiled_lock = Lock()
+_COMPILED_MAX = 16
+
+
+def compiled(version: QuestionnaireVersion) -> CompiledForm:
+    key = (version.id, version.questionnaire_id, version.number, version.created_at)
+    with _compiled_lock:
+        form = _compiled.get(key)
+        if form is not None:
+            _compiled.move_to_end(key)
+            return form
+    form = CompiledForm(version.definition)
+    with _compiled_lock:
+        _compiled[key] = form
+        while len(_compiled) > _COMPILED_MAX:
+            _compiled.popitem(last=False)
+    return form
+
+
+def shipped_xlsx(name: str) -> bytes:
+    """The .xlsx of a questionnaire shipped with Matrica (built from its CSV source)."""
+    folder = SHIPPED / name
+    if not (folder / "survey.csv").exists():
+        raise QuestionnaireError("unknown_shipped")
+    return to_xlsx(folder)
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.name for p in SHIPPED.iterdir() if (p / "survey.csv").exists()) if SHIPPED.exists() else []

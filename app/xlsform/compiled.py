@@ -1,0 +1,244 @@
+"""A questionnaire version compiled once: the question tree, choice lists, indicators and
+areas, with every expression parsed. Built from a validated definition; cached per version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.xlsform.definition import (METADATA_TYPES, NO, YES, _parameters, normalise_type,
+                                    parse_thresholds)
+from app.xlsform.expressions import Expression, parse
+
+
+@dataclass
+class Choice:
+    name: str
+    label: dict[str, str]
+    score: float | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Node:
+    kind: str                     # question | group | repeat
+    name: str
+    type: str                     # integer, select_one, begin_group…
+    row: int
+    list_name: str | None = None
+    label: dict[str, str] = field(default_factory=dict)
+    hint: dict[str, str] = field(default_factory=dict)
+    guidance_hint: dict[str, str] = field(default_factory=dict)
+    required: Expression | bool = False
+    required_message: dict[str, str] = field(default_factory=dict)
+    relevant: Expression | None = None
+    constraint: Expression | None = None
+    constraint_message: dict[str, str] = field(default_factory=dict)
+    calculation: Expression | None = None
+    default: Expression | str | None = None
+    read_only: Expression | bool = False
+    appearance: str = ""
+    choice_filter: Expression | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    repeat_count: Expression | None = None
+    indicator: str = ""
+    score: Expression | None = None
+    max_score: float | None = None
+    evidence: str = ""
+    or_other: bool = False
+    children: list[Node] = field(default_factory=list)
+    parent: Node | None = field(default=None, repr=False)
+    repeat: Node | None = field(default=None, repr=False)   # the nearest enclosing repeat
+
+    @property
+    def is_input(self) -> bool:
+        """A question the respondent answers (not a note, calculation or metadata)."""
+        return self.kind == "question" and self.type not in ("note", "calculate", "hidden") | METADATA_TYPES
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+
+@dataclass
+class Indicator:
+    code: str
+    area: str
+    section: str
+    label: dict[str, str]
+    method: str
+    numerator: Expression | None
+    denominator: Expression | None
+    factor: float
+    value: Expression | None
+    thresholds: dict[str, float]
+    aggregate: str
+    questions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Area:
+    code: str
+    order: float
+    label: dict[str, str]
+
+
+DEFAULT_THRESHOLDS = {"green": 75.0, "amber": 50.0}
+
+
+class CompiledForm:
+    def __init__(self, definition: dict[str, Any]):
+        self.definition = definition
+        self.form_id: str = definition["form_id"]
+        self.title: str = definition["title"]
+        self.default_language: str = definition["default_language"]
+        self.languages: list[str] = [language["code"] for language in definition["languages"]]
+        self.choices: dict[str, list[Choice]] = {}
+        for row in definition["choices"]:
+            score = row.get("score", "")
+            self.choices.setdefault(row["list_name"], []).append(
+                Choice(row["name"], row.get("label", {}), float(score) if score else None, row.get("extra", {})))
+        self.root = Node("group", "", "begin_group", 0)
+        self.by_name: dict[str, Node] = {}
+        self._build_tree(definition["survey"])
+        self.areas = sorted((Area(a["code"], float(a.get("order") or i), a.get("label", {}))
+                             for i, a in enumerate(definition["areas"])), key=lambda a: a.order)
+        self.indicators: dict[str, Indicator] = {}
+        for row in definition["indicators"]:
+            method = row.get("method") or "points"
+            self.indicators[row["code"]] = Indicator(
+                code=row["code"], area=row.get("area", ""), section=row.get("section", ""),
+                label=row.get("label", {}), method=method,
+                numerator=parse(row["numerator"]) if method == "ratio" else None,
+                denominator=parse(row["denominator"]) if method == "ratio" else None,
+                factor=float(row.get("factor") or (100 if method == "ratio" else 1)),
+                value=parse(row["value"]) if method == "band" else None,
+                thresholds=parse_thresholds(row.get("thresholds", "")) or dict(DEFAULT_THRESHOLDS),
+                aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"))
+        for node in self.by_name.values():
+            if node.indicator in self.indicators:
+                self.indicators[node.indicator].questions.append(node.name)
+        self.calculation_order = self._calculation_order()
+
+    # -- construction -----------------------------------------------------------------
+    def _build_tree(self, rows: list[dict]) -> None:
+        stack = [self.root]
+        for row in rows:
+            raw = row.get("type", "")
+            if not raw:
+                continue
+            base, list_name, flag = normalise_type(raw)
+            if base in ("end_group", "end_repeat"):
+                stack.pop()
+                continue
+            kind = {"begin_group": "group", "begin_repeat": "repeat"}.get(base, "question")
+            parent = stack[-1]
+            node = Node(
+                kind=kind, name=row["name"], type=base, row=row["row"], list_name=list_name,
+                label=row.get("label", {}), hint=row.get("hint", {}), guidance_hint=row.get("guidance_hint", {}),
+                required=_flag(row.get("required", "")), required_message=row.get("required_message", {}),
+                relevant=_expression(row.get("relevant")), constraint=_expression(row.get("constraint")),
+                constraint_message=row.get("constraint_message", {}),
+                calculation=_expression(row.get("calculation")), default=_default(row.get("default", "")),
+                read_only=_flag(row.get("read_only", "")), appearance=row.get("appearance", ""),
+                choice_filter=_expression(row.get("choice_filter")),
+                parameters=_parameters(row.get("parameters", "")), repeat_count=_expression(row.get("repeat_count")),
+                indicator=row.get("indicator", ""), score=_expression(row.get("score")),
+                max_score=float(row["max_score"]) if row.get("max_score") else None,
+                evidence=(row.get("evidence") or "").lower(), or_other=flag == "or_other",
+                parent=parent if parent is not self.root else None,
+                repeat=parent if parent.kind == "repeat" else parent.repeat,
+            )
+            if node.max_score is None and node.list_name and node.score is None:
+                scores = [c.score for c in self.choices.get(node.list_name, []) if c.score is not None]
+                if scores:
+                    node.max_score = sum(s for s in scores if s > 0) if base == "select_multiple" else max(scores)
+            parent.children.append(node)
+            self.by_name[node.name] = node
+            if kind in ("group", "repeat"):
+                stack.append(node)
+
+    def _calculation_order(self) -> list[Node]:
+        calculations = {n.name: n for n in self.by_name.values() if n.calculation is not None}
+        order: list[Node] = []
+        done: set[str] = set()
+
+        def visit(name: str, trail: set[str]) -> None:
+            if name in done or name in trail:
+                return
+            trail.add(name)
+            for reference in sorted(calculations[name].calculation.references):
+                if reference in calculations:
+                    visit(reference, trail)
+            done.add(name)
+            order.append(calculations[name])
+
+        for name in calculations:
+            visit(name, set())
+        return order
+
+    # -- queries ----------------------------------------------------------------------
+    @property
+    def pages(self) -> list[Node]:
+        """One page per top-level group; top-level questions between groups form their own page."""
+        pages: list[Node] = []
+        loose: Node | None = None
+        for node in self.root.children:
+            if node.kind in ("group", "repeat"):
+                pages.append(node)
+                loose = None
+            else:
+                if loose is None:
+                    loose = Node("group", f"_page{len(pages) + 1}", "begin_group", node.row)
+                    pages.append(loose)
+                loose.children.append(node)
+        return pages
+
+    def walk(self, node: Node | None = None):
+        for child in (node or self.root).children:
+            yield child
+            if child.children:
+                yield from self.walk(child)
+
+    def questions(self) -> list[Node]:
+        return [n for n in self.walk() if n.kind == "question"]
+
+    def text(self, texts: dict[str, str], language: str) -> tuple[str, bool]:
+        """Text in ``language``, else in the default language; and whether it fell back."""
+        if not texts:
+            return "", False
+        if language in texts:
+            return texts[language], False
+        for fallback in (self.default_language, *self.languages):
+            if fallback in texts:
+                return texts[fallback], True
+        return next(iter(texts.values())), True
+
+    def choice_label(self, list_name: str, name: str, language: str) -> str:
+        for choice in self.choices.get(list_name, []):
+            if choice.name == name:
+                return self.text(choice.label, language)[0]
+        return name
+
+
+def _expression(text: str | None) -> Expression | None:
+    return parse(text) if text else None
+
+
+def _flag(text: str) -> Expression | bool:
+    lowered = (text or "").strip().lower()
+    if lowered in YES:
+        return True
+    if lowered in NO:
+        return False
+    return parse(text)
+
+
+def _default(text: str) -> Expression | str | None:
+    if not text:
+        return None
+    if "${" in text or "(" in text:
+        return parse(text)
+    return text

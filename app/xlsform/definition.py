@@ -1,0 +1,608 @@
+"""From XLSForm sheets to a questionnaire definition (a plain, JSON-ready dict), and back.
+
+The definition keeps the form as XLSForm shapes it — rows of the survey, choices, indicators
+and areas sheets, each cell under its canonical column, translations per language — so an
+export gives the same form back. ``validate`` reports every problem located by sheet, row
+and column; the compiled form (``compiled.py``) builds the question tree from it.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from app.xlsform.expressions import ExpressionError, parse
+from app.xlsform.issues import Issue
+from app.xlsform.workbook import Sheet
+
+TRANSLATABLE = {
+    "survey": {"label", "hint", "guidance_hint", "constraint_message", "required_message"},
+    "choices": {"label"},
+    "indicators": {"label"},
+    "areas": {"label"},
+}
+KNOWN = {
+    "survey": {"type", "name", "label", "hint", "guidance_hint", "required", "required_message", "relevant",
+               "constraint", "constraint_message", "calculation", "default", "read_only", "appearance",
+               "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence"},
+    "choices": {"list_name", "name", "label", "score"},
+    "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
+                 "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
+    "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
+                   "thresholds", "aggregate"},
+    "areas": {"code", "order", "label"},
+}
+ALIASES = {
+    "survey": {"relevance": "relevant", "calculate": "calculation", "caption": "label",
+               "constraint message": "constraint_message", "jr:constraintmsg": "constraint_message",
+               "required message": "required_message", "jr:requiredmsg": "required_message",
+               "readonly": "read_only", "read only": "read_only", "choice filter": "choice_filter",
+               "bind::relevant": "relevant", "bind::constraint": "constraint", "bind::required": "required",
+               "bind::calculate": "calculation", "bind::jr:constraintmsg": "constraint_message",
+               "bind::jr:requiredmsg": "required_message", "bind::readonly": "read_only",
+               "control::appearance": "appearance", "repeat count": "repeat_count", "jr:count": "repeat_count",
+               "max score": "max_score", "maxscore": "max_score", "guidance hint": "guidance_hint",
+               "default value": "default"},
+    "choices": {"list name": "list_name", "value": "name", "caption": "label"},
+    "settings": {"id_string": "form_id", "form id": "form_id", "title": "form_title", "form title": "form_title",
+                 "default language": "default_language"},
+    "indicators": {"indicator": "code", "name": "code"},
+    "areas": {"area": "code", "name": "code"},
+}
+REJECTED_COLUMNS = {"image", "audio", "video", "big-image", "trigger"}
+SHEET_NAMES = {"survey", "choices", "settings", "indicators", "areas"}
+
+QUESTION_TYPES = {"integer", "decimal", "range", "text", "note", "date", "time", "datetime", "calculate",
+                  "acknowledge", "hidden"}
+SELECT_TYPES = {"select_one", "select_multiple", "rank"}
+STRUCTURE_TYPES = {"begin_group", "end_group", "begin_repeat", "end_repeat"}
+METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"}
+UNSUPPORTED_TYPES = {"geopoint", "geotrace", "geoshape", "image", "audio", "video", "file", "barcode",
+                     "background-audio", "background-geopoint", "start-geopoint", "audit", "xml-external",
+                     "csv-external", "select_one_from_file", "select_multiple_from_file", "phonenumber",
+                     "simserial", "subscriberid", "osm", "signature", "annotate", "draw"}
+TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
+                "end repeat": "end_repeat", "int": "integer", "string": "text", "select one": "select_one",
+                "select all that apply": "select_multiple", "select_one_external": None,
+                "select multiple": "select_multiple", "datetime": "datetime", "begin_group": "begin_group",
+                "q integer": "integer", "q decimal": "decimal"}
+EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
+SECTIONS = {"law_policy", "practice"}
+METHODS = {"points", "ratio", "band"}
+AGGREGATES = {"", "sum", "mean"}
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
+LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)\)\s*$")
+YES = {"yes", "true", "true()", "1"}
+NO = {"", "no", "false", "false()", "0"}
+
+
+def language_code(spec: str) -> str:
+    """``Shqip (sq)`` → ``sq``; ``sq`` → ``sq``; ``English`` → ``English``."""
+    match = LANGUAGE_CODE.search(spec)
+    code = match.group(1) if match else spec.strip()
+    return code.replace("-", "_")
+
+
+def _split_header(header: str, sheet: str) -> tuple[str, str | None]:
+    """(canonical column, language spec or None)."""
+    text = header.strip()
+    base, sep, language = text.partition("::")
+    lowered = base.strip().lower()
+    if lowered in ("media", "bind", "body", "instance", "control") and sep:
+        inner, sep2, language2 = language.partition("::")
+        lowered = f"{lowered}::{inner.strip().lower()}"
+        language, sep = language2, sep2
+    lowered = ALIASES.get(sheet, {}).get(lowered, lowered)
+    return lowered, (language.strip() if sep else None)
+
+
+class _Builder:
+    def __init__(self, sheets: dict[str, Sheet]):
+        self.sheets = {name.lower(): sheet for name, sheet in sheets.items()}
+        self.issues: list[Issue] = []
+        self.languages: dict[str, str] = {}  # code → spec as written
+
+    def error(self, sheet, row, column, code, **params):
+        self.issues.append(Issue(sheet, row, column, code, params))
+
+    def warn(self, sheet, row, column, code, **params):
+        self.issues.append(Issue(sheet, row, column, code, params, warning=True))
+
+    def columns(self, key: str) -> list[tuple[int, str, str | None, str]]:
+        """(index, canonical column, language code, header as written) for one sheet."""
+        sheet = self.sheets[key]
+        seen: dict[tuple[str, str | None], str] = {}
+        result = []
+        for index, header in enumerate(sheet.headers):
+            if not header:
+                continue
+            column, language = _split_header(header, key)
+            letter = get_column_letter(index + 1)
+            if column.startswith("media::") or column in REJECTED_COLUMNS:
+                self.error(sheet.name, sheet.header_row, letter, "column_not_supported", column=header)
+                continue
+            code = language_code(language) if language is not None else None
+            if language is not None and column not in TRANSLATABLE.get(key, set()):
+                self.warn(sheet.name, sheet.header_row, letter, "column_kept", column=header)
+                column, code = header, None
+            elif column not in KNOWN.get(key, set()) and language is None:
+                self.warn(sheet.name, sheet.header_row, letter, "column_kept", column=header)
+                column = header
+            if (column, code) in seen:
+                self.error(sheet.name, sheet.header_row, letter, "duplicate_column", column=header,
+                           first=seen[(column, code)])
+                continue
+            seen[(column, code)] = header
+            if code is not None:
+                self.languages.setdefault(code, language)
+            result.append((index, column, code, header))
+        return result
+
+    def rows(self, key: str) -> list[dict[str, Any]]:
+        if key not in self.sheets:
+            return []
+        sheet = self.sheets[key]
+        columns = self.columns(key)
+        rows = []
+        for number, cells in sheet.rows:
+            record: dict[str, Any] = {"row": number}
+            for index, column, code, header in columns:
+                value = cells[index].strip() if index < len(cells) else ""
+                if column in TRANSLATABLE.get(key, set()):
+                    if value:
+                        record.setdefault(column, {})[code if code is not None else ""] = value
+                elif column in KNOWN.get(key, set()):
+                    record[column] = value
+                elif value:
+                    record.setdefault("extra", {})[header] = value
+            rows.append(record)
+        return rows
+
+
+def build(sheets: dict[str, Sheet]) -> tuple[dict[str, Any], list[Issue]]:
+    """The definition and every located problem (errors and warnings)."""
+    builder = _Builder(sheets)
+    lower = {name.lower(): name for name in sheets}
+    for name in sheets:
+        if name.lower() not in SHEET_NAMES:
+            builder.warn(name, None, None, "sheet_ignored", sheet=name)
+    if "survey" not in lower:
+        builder.error("survey", None, None, "missing_sheet", sheet="survey")
+        return {}, builder.issues
+    survey_sheet = builder.sheets["survey"]
+    if "type" not in {_split_header(h, "survey")[0] for h in survey_sheet.headers}:
+        builder.error(survey_sheet.name, survey_sheet.header_row, None, "missing_column", column="type")
+        return {}, builder.issues
+
+    settings_rows = builder.rows("settings")
+    settings = {k: v for k, v in (settings_rows[0] if settings_rows else {}).items() if k not in ("row",)}
+    default_spec = settings.get("default_language", "")
+    default_language = language_code(default_spec) if default_spec else None
+    if default_language:
+        builder.languages.setdefault(default_language, default_spec)
+
+    survey = builder.rows("survey")
+    choices = builder.rows("choices")
+    indicators = builder.rows("indicators")
+    areas = builder.rows("areas")
+
+    # Text without a language (plain ``label``) belongs to the default language.
+    plain_key = default_language or "default"
+    for record in survey + choices + indicators + areas:
+        for column in ("label", "hint", "guidance_hint", "constraint_message", "required_message"):
+            texts = record.get(column)
+            if isinstance(texts, dict) and "" in texts:
+                text = texts.pop("")
+                texts.setdefault(plain_key, text)
+                if plain_key == "default":
+                    builder.languages.setdefault("default", "default")
+    if not default_language:
+        default_language = plain_key if plain_key in builder.languages else next(iter(builder.languages), "default")
+
+    form_id = settings.get("form_id") or (survey_sheet.name and "")
+    definition = {
+        "form_id": form_id,
+        "version": settings.get("version", ""),
+        "title": settings.get("form_title", "") or form_id,
+        "default_language": default_language,
+        "plain_language": plain_key,   # the language of columns written without one (``label``)
+        "languages": [{"code": code, "name": spec} for code, spec in builder.languages.items()],
+        "settings": {k: v for k, v in settings.items() if v},
+        "survey": survey,
+        "choices": choices,
+        "indicators": indicators,
+        "areas": areas,
+        "columns": {key: [h for _i, _c, _l, h in builder.columns(key)] if key in builder.sheets else []
+                    for key in ("survey", "choices", "settings", "indicators", "areas")},
+        "sheet_names": {key: builder.sheets[key].name for key in builder.sheets if key in SHEET_NAMES},
+    }
+    # columns() was called twice per sheet: keep only the first report of each problem.
+    unique: list[Issue] = []
+    for issue in builder.issues:
+        if issue not in unique:
+            unique.append(issue)
+    builder.issues = unique
+    _validate(definition, builder)
+    return definition, builder.issues
+
+
+# -- validation -----------------------------------------------------------------------
+
+def normalise_type(raw: str) -> tuple[str, str | None, str | None]:
+    """(base type, list name, or-other flag) from ``select_one yes_no`` etc."""
+    text = " ".join(raw.strip().split())
+    lowered = text.lower()
+    if lowered in TYPE_ALIASES and TYPE_ALIASES[lowered]:
+        return TYPE_ALIASES[lowered], None, None
+    parts = text.split(" ")
+    head = parts[0].lower()
+    if head in ("select_one", "select_multiple", "rank") or lowered.startswith(("select one ", "select multiple ")):
+        if lowered.startswith(("select one ", "select multiple ")):
+            head = "select_one" if lowered.startswith("select one ") else "select_multiple"
+            parts = [head] + parts[2:]
+        list_name = parts[1] if len(parts) > 1 else None
+        flag = parts[2].lower() if len(parts) > 2 else None
+        return head, list_name, flag
+    return lowered, None, None
+
+
+def _validate(definition: dict[str, Any], b: _Builder) -> None:
+    sheet_names = definition["sheet_names"]
+    survey_name = sheet_names.get("survey", "survey")
+    choices_name = sheet_names.get("choices", "choices")
+    columns = {key: {_split_header(h, key)[0]: get_column_letter(i + 1)
+                     for i, h in enumerate(b.sheets[key].headers) if h} if key in b.sheets else {}
+               for key in SHEET_NAMES}
+
+    def col(sheet_key: str, column: str) -> str | None:
+        return columns.get(sheet_key, {}).get(column)
+
+    if not definition["form_id"]:
+        b.error(sheet_names.get("settings", "settings"), None, "form_id", "missing_form_id")
+    elif not NAME.match(definition["form_id"]):
+        b.error(sheet_names.get("settings", "settings"), None, "form_id", "bad_name", name=definition["form_id"])
+
+    # choices
+    lists: dict[str, dict[str, dict]] = defaultdict(dict)
+    for choice in definition["choices"]:
+        row, list_name, name = choice["row"], choice.get("list_name", ""), choice.get("name", "")
+        if not list_name:
+            b.error(choices_name, row, col("choices", "list_name"), "missing_list_name")
+            continue
+        if not name:
+            b.error(choices_name, row, col("choices", "name"), "missing_choice_name")
+            continue
+        if " " in name:
+            b.error(choices_name, row, col("choices", "name"), "choice_name_space", name=name)
+        if name in lists[list_name] and definition["settings"].get("allow_choice_duplicates", "").lower() not in YES:
+            b.error(choices_name, row, col("choices", "name"), "duplicate_choice", name=name, list=list_name,
+                    first=lists[list_name][name]["row"])
+        lists[list_name].setdefault(name, choice)
+        score = choice.get("score", "")
+        if score and _number(score) is None:
+            b.error(choices_name, row, col("choices", "score"), "score_not_number", value=score)
+        if not choice.get("label"):
+            b.error(choices_name, row, col("choices", "label"), "missing_label")
+
+    # survey structure and names
+    names: dict[str, int] = {}
+    stack: list[tuple[str, int, str]] = []  # (kind, row, name)
+    questions: list[dict] = []
+    for record in definition["survey"]:
+        row = record["row"]
+        raw_type = record.get("type", "")
+        if not raw_type:
+            if any(v for k, v in record.items() if k not in ("row", "extra")):
+                b.error(survey_name, row, col("survey", "type"), "missing_type")
+            continue
+        base, list_name, flag = normalise_type(raw_type)
+        record["_type"] = base
+        if base in UNSUPPORTED_TYPES:
+            b.error(survey_name, row, col("survey", "type"), "type_not_supported", type=raw_type)
+            continue
+        if base not in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES:
+            b.error(survey_name, row, col("survey", "type"), "unknown_type", type=raw_type)
+            continue
+        name = record.get("name", "")
+        if base in ("end_group", "end_repeat"):
+            kind = "group" if base == "end_group" else "repeat"
+            if not stack or stack[-1][0] != kind:
+                b.error(survey_name, row, col("survey", "type"), "unmatched_end", type=raw_type)
+            else:
+                stack.pop()
+            continue
+        if not name:
+            b.error(survey_name, row, col("survey", "name"), "missing_name")
+            continue
+        if not NAME.match(name):
+            b.error(survey_name, row, col("survey", "name"), "bad_name", name=name)
+        elif name in names:
+            b.error(survey_name, row, col("survey", "name"), "duplicate_name", name=name, first=names[name])
+        names.setdefault(name, row)
+        if base in ("begin_group", "begin_repeat"):
+            stack.append(("group" if base == "begin_group" else "repeat", row, name))
+        if base in SELECT_TYPES:
+            if not list_name:
+                b.error(survey_name, row, col("survey", "type"), "missing_list", type=raw_type)
+            elif list_name not in lists:
+                b.error(survey_name, row, col("survey", "type"), "unknown_list", list=list_name)
+            if flag not in (None, "or_other"):
+                b.error(survey_name, row, col("survey", "type"), "unknown_type", type=raw_type)
+        if base not in METADATA_TYPES | {"calculate", "hidden"} and not record.get("label") and base != "begin_group":
+            b.error(survey_name, row, col("survey", "label"), "missing_label")
+        if base == "calculate" and not record.get("calculation"):
+            b.error(survey_name, row, col("survey", "calculation"), "missing_calculation")
+        if base == "range":
+            _check_range(record, b, survey_name, col("survey", "parameters"))
+        evidence = record.get("evidence", "").lower()
+        if evidence not in EVIDENCE_VALUES:
+            b.error(survey_name, row, col("survey", "evidence"), "bad_evidence", value=record.get("evidence"))
+        questions.append(record)
+    for kind, row, name in stack:
+        b.error(survey_name, row, col("survey", "type"), "unclosed", name=name)
+
+    # expressions
+    calc_refs: dict[str, set[str]] = {}
+    for record in definition["survey"]:
+        for column in ("relevant", "constraint", "required", "calculation", "choice_filter", "default",
+                       "read_only", "repeat_count", "score"):
+            text = record.get(column, "")
+            if not text or (column in ("required", "read_only") and text.lower() in YES | NO):
+                continue
+            if column == "default" and not _looks_like_expression(text):
+                continue
+            try:
+                expression = parse(text)
+            except ExpressionError as exc:
+                b.error(survey_name, record["row"], col("survey", column), "expression_invalid",
+                        detail=exc.code, position=exc.position + 1, expression=text, **exc.params)
+                continue
+            for reference in sorted(expression.references - set(names)):
+                b.error(survey_name, record["row"], col("survey", column), "unknown_reference", name=reference)
+            if column == "calculation" and record.get("name"):
+                calc_refs[record["name"]] = set(expression.references)
+    for cycle in _cycles(calc_refs):
+        first = next(r for r in definition["survey"] if r.get("name") == cycle[0])
+        b.error(survey_name, first["row"], col("survey", "calculation"), "calculation_cycle",
+                names=" → ".join(cycle + [cycle[0]]))
+
+    _validate_scoring(definition, b, lists, names, col)
+    _validate_translations(definition, b, col)
+
+
+def _looks_like_expression(text: str) -> bool:
+    return "${" in text or "(" in text
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_range(record, b, sheet, column) -> None:
+    parameters = _parameters(record.get("parameters", ""))
+    values = {}
+    for key, default in (("start", 1.0), ("end", 10.0), ("step", 1.0)):
+        raw = parameters.get(key)
+        values[key] = default if raw is None else _number(raw)
+        if values[key] is None:
+            b.error(sheet, record["row"], column, "bad_parameter", parameter=key, value=raw)
+            return
+    if values["step"] == 0 or (values["end"] - values["start"]) / values["step"] < 0:
+        b.error(sheet, record["row"], column, "bad_range", **{k: str(v) for k, v in values.items()})
+
+
+def _parameters(text: str) -> dict[str, str]:
+    result = {}
+    for part in text.replace(";", " ").split():
+        key, sep, value = part.partition("=")
+        if sep:
+            result[key.strip().lower()] = value.strip()
+    return result
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Cycles between calculations (each reported once)."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):]
+                if sorted(cycle) not in [sorted(c) for c in found]:
+                    found.append(list(cycle))
+            elif state.get(nxt) is None:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            visit(node)
+    return found
+
+
+def _validate_scoring(definition, b: _Builder, lists, names, col) -> None:
+    sheet_names = definition["sheet_names"]
+    survey_name = sheet_names.get("survey", "survey")
+    ind_name = sheet_names.get("indicators", "indicators")
+    area_name = sheet_names.get("areas", "areas")
+    area_codes: dict[str, int] = {}
+    for area in definition["areas"]:
+        code = area.get("code", "")
+        if not code or not NAME.match(code):
+            b.error(area_name, area["row"], col("areas", "code"), "bad_name", name=code)
+        elif code in area_codes:
+            b.error(area_name, area["row"], col("areas", "code"), "duplicate_name", name=code, first=area_codes[code])
+        area_codes.setdefault(code, area["row"])
+        if area.get("order") and _number(area["order"]) is None:
+            b.error(area_name, area["row"], col("areas", "order"), "score_not_number", value=area["order"])
+        if not area.get("label"):
+            b.error(area_name, area["row"], col("areas", "label"), "missing_label")
+    codes: dict[str, dict] = {}
+    for indicator in definition["indicators"]:
+        row, code = indicator["row"], indicator.get("code", "")
+        if not code or not NAME.match(code):
+            b.error(ind_name, row, col("indicators", "code"), "bad_name", name=code)
+            continue
+        if code in codes:
+            b.error(ind_name, row, col("indicators", "code"), "duplicate_name", name=code, first=codes[code]["row"])
+            continue
+        codes[code] = indicator
+        if indicator.get("area") not in area_codes:
+            b.error(ind_name, row, col("indicators", "area"), "unknown_area", area=indicator.get("area", ""))
+        if indicator.get("section") not in SECTIONS:
+            b.error(ind_name, row, col("indicators", "section"), "bad_section", value=indicator.get("section", ""))
+        method = indicator.get("method", "") or "points"
+        if method not in METHODS:
+            b.error(ind_name, row, col("indicators", "method"), "bad_method", value=method)
+        if (indicator.get("aggregate") or "") not in AGGREGATES:
+            b.error(ind_name, row, col("indicators", "aggregate"), "bad_aggregate", value=indicator["aggregate"])
+        if not indicator.get("label"):
+            b.error(ind_name, row, col("indicators", "label"), "missing_label")
+        expressions = {"ratio": ("numerator", "denominator"), "band": ("value",)}.get(method, ())
+        for column in expressions:
+            text = indicator.get(column, "")
+            if not text:
+                b.error(ind_name, row, col("indicators", column), "missing_expression", column=column)
+                continue
+            try:
+                expression = parse(text)
+            except ExpressionError as exc:
+                b.error(ind_name, row, col("indicators", column), "expression_invalid", detail=exc.code,
+                        position=exc.position + 1, expression=text, **exc.params)
+                continue
+            for reference in sorted(expression.references - set(names)):
+                b.error(ind_name, row, col("indicators", column), "unknown_reference", name=reference)
+        if indicator.get("factor") and _number(indicator["factor"]) is None:
+            b.error(ind_name, row, col("indicators", "factor"), "score_not_number", value=indicator["factor"])
+        thresholds = indicator.get("thresholds", "")
+        if thresholds and parse_thresholds(thresholds) is None:
+            b.error(ind_name, row, col("indicators", "thresholds"), "bad_thresholds", value=thresholds)
+    fed: set[str] = set()
+    for record in definition["survey"]:
+        code = record.get("indicator", "")
+        row = record["row"]
+        if code:
+            if code not in codes:
+                b.error(survey_name, row, col("survey", "indicator"), "unknown_indicator", indicator=code)
+            fed.add(code)
+        base, list_name, _flag = normalise_type(record.get("type", "")) if record.get("type") else ("", None, None)
+        max_score = record.get("max_score", "")
+        if max_score and _number(max_score) is None:
+            b.error(survey_name, row, col("survey", "max_score"), "score_not_number", value=max_score)
+            continue
+        choice_scores = [_number(c["score"]) for c in lists.get(list_name or "", {}).values()
+                         if c.get("score") and _number(c["score"]) is not None]
+        if code and not record.get("score") and not choice_scores and base != "calculate":
+            b.error(survey_name, row, col("survey", "indicator"), "nothing_to_score", name=record.get("name", ""))
+        if record.get("score") and not max_score:
+            b.error(survey_name, row, col("survey", "max_score"), "max_score_needed")
+        if max_score and choice_scores and not record.get("score"):
+            top = max(choice_scores) if base != "select_multiple" else sum(s for s in choice_scores if s > 0)
+            if abs(top - float(max_score)) > 1e-9:
+                b.error(survey_name, row, col("survey", "max_score"), "max_score_mismatch",
+                        max_score=max_score, highest=_fmt(top))
+    for code, indicator in codes.items():
+        method = indicator.get("method", "") or "points"
+        if method == "points" and code not in fed:
+            b.error(ind_name, indicator["row"], col("indicators", "code"), "indicator_unused", indicator=code)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def parse_thresholds(text: str) -> dict[str, float] | None:
+    """``green>=75; amber>=50`` (percent) → {"green": 75.0, "amber": 50.0}; red is the rest."""
+    result: dict[str, float] = {}
+    for part in text.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        match = re.fullmatch(r"(green|amber)\s*>=\s*(-?\d+(?:\.\d+)?)\s*%?", part, flags=re.I)
+        if not match:
+            return None
+        result[match.group(1).lower()] = float(match.group(2))
+    if "green" in result and "amber" in result and result["amber"] > result["green"]:
+        return None
+    return result or None
+
+
+def _validate_translations(definition, b: _Builder, col) -> None:
+    """Every language must carry every text the form has in any language; report what is missing."""
+    languages = [language["code"] for language in definition["languages"]]
+    if len(languages) < 1:
+        return
+    sheet_names = definition["sheet_names"]
+    for key in ("survey", "choices", "indicators", "areas"):
+        for record in definition[key]:
+            if key == "survey" and record.get("_type") in ("end_group", "end_repeat", None):
+                continue
+            for column in sorted(TRANSLATABLE[key]):
+                texts = record.get(column)
+                if not texts:
+                    continue
+                for language in languages:
+                    if language not in texts:
+                        b.warn(sheet_names.get(key, key), record["row"], col(key, column),
+                               "translation_missing", language=language, column=column)
+
+
+def missing_translations(issues: list[Issue]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for issue in issues:
+        if issue.code == "translation_missing":
+            counts[issue.params["language"]] += 1
+    return dict(counts)
+
+
+# -- back to sheets -------------------------------------------------------------------
+
+def to_sheets(definition: dict[str, Any]) -> list[Sheet]:
+    """The definition as XLSForm sheets, with the columns it was read with."""
+    result = []
+    for key in ("survey", "choices", "settings", "indicators", "areas"):
+        headers = list(definition["columns"].get(key) or [])
+        if key == "settings":
+            records = [dict(definition["settings"], row=2)] if definition["settings"] else []
+        else:
+            records = definition[key]
+        if not headers and not records:
+            continue
+        rows = []
+        for record in records:
+            cells = []
+            for header in headers:
+                column, language = _split_header(header, key)
+                if column in TRANSLATABLE.get(key, set()):
+                    code = language_code(language) if language is not None else definition["plain_language"]
+                    cells.append((record.get(column) or {}).get(code, ""))
+                elif column in KNOWN.get(key, set()):
+                    cells.append(record.get(column, ""))
+                else:
+                    cells.append((record.get("extra") or {}).get(header, ""))
+            rows.append((record.get("row", 0), cells))
+        result.append(Sheet(definition["sheet_names"].get(key, key), headers, rows))
+    return result
+
+
+def public(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition without the builder's private keys (those starting with ``_``)."""
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if not k.startswith("_")}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    return clean(definition)

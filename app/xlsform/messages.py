@@ -1,0 +1,98 @@
+"""Localised text for the problems found in a questionnaire file."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from app.xlsform.issues import Issue
+
+
+def describe(issue: Issue) -> str:
+    p = {k: v for k, v in issue.params.items()}
+    messages = {
+        "not_a_workbook": lambda: _("This is not an Excel workbook (.xlsx)."),
+        "corrupt_file": lambda: _("The file is damaged and cannot be opened."),
+        "file_too_large": lambda: _("The file is larger than %(limit)d MB.", limit=p["limit_mb"]),
+        "macros_not_allowed": lambda: _("Workbooks with macros (.xlsm) are not accepted. Save it as a plain .xlsx."),
+        "zip_bomb": lambda: _("The file unpacks to far more data than a questionnaire holds; it was not opened."),
+        "too_many_rows": lambda: _("The sheet has data beyond row %(limit)d; a questionnaire sheet may have at most %(limit)d rows.", limit=p["limit"]),
+        "too_many_columns": lambda: _("The sheet uses more than %(limit)d columns.", limit=p["limit"]),
+        "formula_not_allowed": lambda: _("Formulas are not allowed; write the value itself."),
+        "cell_too_long": lambda: _("The cell holds more than %(limit)d characters.", limit=p["limit"]),
+        "sheet_ignored": lambda: _("The sheet “%(sheet)s” is not part of XLSForm and is ignored (start its name with _ to silence this).", sheet=p["sheet"]),
+        "missing_sheet": lambda: _("The workbook has no “%(sheet)s” sheet.", sheet=p["sheet"]),
+        "missing_column": lambda: _("The column “%(column)s” is missing.", column=p["column"]),
+        "column_not_supported": lambda: _("The column “%(column)s” has no meaning in a desk survey and is not supported.", column=p["column"]),
+        "column_kept": lambda: _("The column “%(column)s” is not used by Matrica; it is kept and exported again.", column=p["column"]),
+        "duplicate_column": lambda: _("The column “%(column)s” appears twice (first as “%(first)s”).", column=p["column"], first=p["first"]),
+        "missing_form_id": lambda: _("The settings sheet needs a form_id."),
+        "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
+        "missing_list_name": lambda: _("The choice has no list_name."),
+        "missing_choice_name": lambda: _("The choice has no name."),
+        "choice_name_space": lambda: _("The choice name “%(name)s” contains a space.", name=p["name"]),
+        "duplicate_choice": lambda: _("The choice “%(name)s” appears twice in the list “%(list)s” (first in row %(first)d).", name=p["name"], list=p["list"], first=p["first"]),
+        "score_not_number": lambda: _("“%(value)s” is not a number.", value=p["value"]),
+        "missing_label": lambda: _("A label is required."),
+        "missing_type": lambda: _("The row has content but no type."),
+        "type_not_supported": lambda: _("The type “%(type)s” is not supported in Matrica (no geo, media or external data in a desk survey).", type=p["type"]),
+        "unknown_type": lambda: _("“%(type)s” is not an XLSForm type.", type=p["type"]),
+        "unmatched_end": lambda: _("“%(type)s” has no matching begin.", type=p["type"]),
+        "missing_name": lambda: _("A name is required."),
+        "duplicate_name": lambda: _("The name “%(name)s” is already used in row %(first)d.", name=p["name"], first=p["first"]),
+        "missing_list": lambda: _("“%(type)s” needs a choice list name.", type=p["type"]),
+        "unknown_list": lambda: _("The choice list “%(list)s” is not on the choices sheet.", list=p["list"]),
+        "missing_calculation": lambda: _("A calculate row needs a calculation."),
+        "bad_parameter": lambda: _("The parameter %(parameter)s is not a number.", parameter=p["parameter"]),
+        "bad_range": lambda: _("The range from %(start)s to %(end)s in steps of %(step)s is empty.", start=p["start"], end=p["end"], step=p["step"]),
+        "bad_evidence": lambda: _("Evidence must be none, optional or required-when-positive."),
+        "unclosed": lambda: _("The group or repeat “%(name)s” is never closed.", name=p["name"]),
+        "expression_invalid": lambda: _("The expression is not valid at character %(position)d: %(reason)s", position=p["position"], reason=expression_reason(p)),
+        "unknown_reference": lambda: _("${%(name)s} refers to a question that does not exist.", name=p["name"]),
+        "calculation_cycle": lambda: _("These calculations depend on each other in a circle: %(names)s.", names=p["names"]),
+        "unknown_area": lambda: _("The area “%(area)s” is not on the areas sheet.", area=p["area"]),
+        "bad_section": lambda: _("The section must be law_policy or practice."),
+        "bad_method": lambda: _("The method must be points, ratio or band."),
+        "bad_aggregate": lambda: _("The aggregate must be sum or mean."),
+        "missing_expression": lambda: _("The %(column)s expression is required for this method.", column=p["column"]),
+        "bad_thresholds": lambda: _("Thresholds are written like: green>=75; amber>=50"),
+        "unknown_indicator": lambda: _("The indicator “%(indicator)s” is not on the indicators sheet.", indicator=p["indicator"]),
+        "nothing_to_score": lambda: _("The question feeds an indicator but has no score: give its choices a score or write a score expression."),
+        "max_score_needed": lambda: _("A score expression needs a max_score."),
+        "max_score_mismatch": lambda: _("max_score is %(max_score)s but the choices give at most %(highest)s.", max_score=p["max_score"], highest=p["highest"]),
+        "indicator_unused": lambda: _("No question feeds the indicator “%(indicator)s”.", indicator=p["indicator"]),
+        "translation_missing": lambda: _("No %(column)s in the language “%(language)s”.", column=p["column"], language=p["language"]),
+    }
+    make = messages.get(issue.code)
+    return make() if make else issue.code
+
+
+def expression_reason(p: dict) -> str:
+    reasons = {
+        "empty": lambda: _("it is empty"),
+        "too_long": lambda: _("it is longer than %(limit)d characters", limit=p.get("limit", 0)),
+        "too_deep": lambda: _("it is nested more than %(limit)d levels deep", limit=p.get("limit", 0)),
+        "unexpected_character": lambda: _("unexpected character “%(character)s”", character=p.get("character", "")),
+        "unexpected_token": lambda: _("unexpected “%(token)s”", token=p.get("token", "")),
+        "expected": lambda: _("expected “%(expected)s” but found “%(found)s”", expected=p.get("expected", ""), found=p.get("found", "")),
+        "bad_reference": lambda: _("“%(reference)s” is not a valid ${name} reference", reference=p.get("reference", "")),
+        "path_not_supported": lambda: _("XPath paths are not supported; refer to questions as ${name}"),
+        "bare_name": lambda: _("“%(name)s” is neither a function nor a ${name} reference", name=p.get("name", "")),
+        "unknown_function": lambda: _("unknown function “%(name)s”", name=p.get("name", "")),
+        "wrong_arity": lambda: _("%(name)s() does not take %(count)d arguments", name=p.get("name", ""), count=p.get("count", 0)),
+        "too_many_arguments": lambda: _("too many arguments to %(name)s()", name=p.get("name", "")),
+        "union_not_supported": lambda: _("the | operator is not supported"),
+    }
+    make = reasons.get(p.get("detail", ""))
+    return make() if make else str(p.get("detail", ""))
+
+
+def located(issue: Issue) -> str:
+    """``survey, row 12, column F: message`` in the interface language."""
+    where = []
+    if issue.sheet:
+        where.append(issue.sheet)
+    if issue.row:
+        where.append(_("row %(row)d", row=issue.row))
+    if issue.column:
+        where.append(_("column %(column)s", column=issue.column))
+    prefix = ", ".join(where)
+    return f"{prefix}: {describe(issue)}" if prefix else describe(issue)

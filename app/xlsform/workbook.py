@@ -1,0 +1,149 @@
+"""Reading an uploaded .xlsx safely into plain sheets of text, and writing sheets back.
+
+Checks happen before and while parsing, so a hostile file costs little: the zip directory is
+read first (not a zip, a corrupt zip, macros, a zip bomb), then openpyxl reads in read-only
+mode with the stated dimensions ignored, stopping at the first cell beyond the limits.
+Formulas are refused (a questionnaire holds text, and a formula would be executed by
+whoever opens an export).
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+
+from app.exports.cells import text_cell
+from app.xlsform.issues import DefinitionError, Issue
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
+MAX_RATIO = 200          # uncompressed ÷ compressed, per member
+MAX_ROWS = 5000
+MAX_COLUMNS = 150
+MAX_CELL_CHARS = 10_000
+
+
+@dataclass
+class Sheet:
+    name: str
+    headers: list[str]                                  # as written, in order
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (row number, cells)
+    header_row: int = 1
+
+
+def read_workbook(data: bytes) -> tuple[dict[str, Sheet], list[Issue]]:
+    """Sheets by name (those starting with ``_`` skipped) and warnings; DefinitionError if unreadable."""
+    _check_container(data)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises many kinds for broken files
+        raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": type(exc).__name__})]) from None
+    sheets: dict[str, Sheet] = {}
+    warnings: list[Issue] = []
+    try:
+        for worksheet in book.worksheets:
+            if worksheet.title.startswith("_"):
+                continue
+            sheets[worksheet.title] = _read_sheet(worksheet, warnings)
+    finally:
+        book.close()
+    return sheets, warnings
+
+
+def _check_container(data: bytes) -> None:
+    if len(data) > MAX_FILE_BYTES:
+        raise DefinitionError([Issue(None, None, None, "file_too_large", {"limit_mb": MAX_FILE_BYTES // 1048576})])
+    if not data.startswith(b"PK"):
+        raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "not a zip"})])
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {})]) from None
+    names = {m.filename for m in members}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
+        raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "no worksheets"})])
+    if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in archive.read("[Content_Types].xml"):
+        raise DefinitionError([Issue(None, None, None, "macros_not_allowed", {})])
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > MAX_UNCOMPRESSED_BYTES or total > MAX_UNCOMPRESSED_BYTES or (
+                member.compress_size and member.file_size / member.compress_size > MAX_RATIO
+                and member.file_size > 1024 * 1024):
+            raise DefinitionError([Issue(None, None, None, "zip_bomb", {})])
+    try:
+        bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        bad = "?"
+    if bad is not None:
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {})])
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
+    title = worksheet.title
+    worksheet.reset_dimensions()  # trust the cells, not the stated size
+    headers: list[str] | None = None
+    sheet = Sheet(title, [])
+    for row in worksheet.iter_rows():
+        cells = [cell for cell in row if getattr(cell, "value", None) is not None]
+        if not cells:
+            continue
+        row_number = cells[0].row
+        if row_number > MAX_ROWS + 1:
+            raise DefinitionError([Issue(title, row_number, None, "too_many_rows", {"limit": MAX_ROWS})])
+        values: dict[int, str] = {}
+        for cell in cells:
+            column = cell.column
+            if column > MAX_COLUMNS:
+                raise DefinitionError([Issue(title, row_number, get_column_letter(column), "too_many_columns",
+                                             {"limit": MAX_COLUMNS})])
+            if cell.data_type == "f":
+                raise DefinitionError([Issue(title, row_number, get_column_letter(column), "formula_not_allowed", {})])
+            text = _text(cell.value)
+            if len(text) > MAX_CELL_CHARS:
+                raise DefinitionError([Issue(title, row_number, get_column_letter(column), "cell_too_long",
+                                             {"limit": MAX_CELL_CHARS})])
+            values[column] = text
+        if headers is None:
+            width = max(values)
+            headers = [values.get(c, "").strip() for c in range(1, width + 1)]
+            sheet.headers = headers
+            sheet.header_row = row_number
+            continue
+        width = max(len(headers), max(values))
+        line = [values.get(c, "") for c in range(1, width + 1)]
+        if any(v.strip() for v in line):
+            sheet.rows.append((row_number, line))
+    return sheet
+
+
+def write_workbook(sheets: list[Sheet]) -> bytes:
+    """An .xlsx of the given sheets; every value is written as text, never as a formula."""
+    book = Workbook(write_only=True)
+    for sheet in sheets:
+        worksheet = book.create_sheet(sheet.name)
+        worksheet.append([text_cell(worksheet, h) for h in sheet.headers])
+        for _number, cells in sheet.rows:
+            worksheet.append([text_cell(worksheet, v) for v in cells])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
