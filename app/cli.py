@@ -40,6 +40,7 @@ DEMO_INSTITUTIONS: dict[str, list[tuple[InstitutionKind, str]]] = {
            (InstitutionKind.SHELTER, "Strehimorja e Mbrojtur")],
 }
 DEMO_CYCLE = "2026 annual monitoring"
+DEMO_QUESTIONNAIRE = "ban_monitoring"  # the folder under app/questionnaires is named after the form_id
 
 
 def _demo_users(countries: dict[str, Country], first: dict[str, Institution]) -> list[tuple[str, str, str, list]]:
@@ -91,11 +92,20 @@ def load_demo() -> list[str]:
         if users.find_user(email) is None:
             users.create_user(None, email, name, locale, password=DEMO_PASSWORD, roles=roles)
             done.append(f"user {email}")
+    for name in questionnaires.shipped_names():
+        form_id = name
+        if questionnaires.find_version(form_id) is None:
+            questionnaires.import_questionnaire(None, questionnaires.shipped_xlsx(name), f"{name}.xlsx", publish=True)
+            done.append(f"questionnaire {form_id}")
+    ban = questionnaires.find_version(DEMO_QUESTIONNAIRE)
     cycle = db.session.scalars(select(Cycle).where(Cycle.name == DEMO_CYCLE)).first()
     if cycle is None:
         cycle = cycles.save_cycle(None, None, name=DEMO_CYCLE, period_start=date(2026, 1, 1),
-                                  period_end=date(2026, 12, 31), deadline=date(2027, 3, 31), version_id=None)
+                                  period_end=date(2026, 12, 31), deadline=date(2027, 3, 31),
+                                  version_id=ban.id if ban else None)
         cycles.assign_institutions(None, cycle, {first["RS"].id, first["AL"].id})
+        if ban is not None:
+            cycles.set_status(None, cycle, CycleStatus.OPEN)
         done.append(f"cycle {DEMO_CYCLE}")
     return done
 

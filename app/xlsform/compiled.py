@@ -53,7 +53,7 @@ class Node:
     @property
     def is_input(self) -> bool:
         """A question the respondent answers (not a note, calculation or metadata)."""
-        return self.kind == "question" and self.type not in ("note", "calculate", "hidden") | METADATA_TYPES
+        return self.kind == "question" and self.type not in {"note", "calculate", "hidden"} | METADATA_TYPES
 
     def ancestors(self):
         node = self.parent

@@ -104,10 +104,10 @@ class _Builder:
         self.issues: list[Issue] = []
         self.languages: dict[str, str] = {}  # code → spec as written
 
-    def error(self, sheet, row, column, code, **params):
+    def error(self, sheet, row, column, code, /, **params):
         self.issues.append(Issue(sheet, row, column, code, params))
 
-    def warn(self, sheet, row, column, code, **params):
+    def warn(self, sheet, row, column, code, /, **params):
         self.issues.append(Issue(sheet, row, column, code, params, warning=True))
 
     def columns(self, key: str) -> list[tuple[int, str, str | None, str]]:
@@ -556,7 +556,7 @@ def _validate_translations(definition, b: _Builder, col) -> None:
                 for language in languages:
                     if language not in texts:
                         b.warn(sheet_names.get(key, key), record["row"], col(key, column),
-                               "translation_missing", language=language, column=column)
+                               "translation_missing", language=language, field=column)
 
 
 def missing_translations(issues: list[Issue]) -> dict[str, int]:
@@ -606,3 +606,20 @@ def public(definition: dict[str, Any]) -> dict[str, Any]:
             return [clean(v) for v in value]
         return value
     return clean(definition)
+
+
+def translation_completeness(definition: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per language: (texts present, texts the form has in any language)."""
+    totals = {language["code"]: 0 for language in definition["languages"]}
+    units = 0
+    for key in ("survey", "choices", "indicators", "areas"):
+        for record in definition[key]:
+            for column in TRANSLATABLE[key]:
+                texts = record.get(column)
+                if not texts:
+                    continue
+                units += 1
+                for language in texts:
+                    if language in totals:
+                        totals[language] += 1
+    return {language: (present, units) for language, present in totals.items()}

@@ -59,7 +59,7 @@ def describe(issue: Issue) -> str:
         "max_score_needed": lambda: _("A score expression needs a max_score."),
         "max_score_mismatch": lambda: _("max_score is %(max_score)s but the choices give at most %(highest)s.", max_score=p["max_score"], highest=p["highest"]),
         "indicator_unused": lambda: _("No question feeds the indicator “%(indicator)s”.", indicator=p["indicator"]),
-        "translation_missing": lambda: _("No %(column)s in the language “%(language)s”.", column=p["column"], language=p["language"]),
+        "translation_missing": lambda: _("No %(field)s in the language “%(language)s”.", field=p["field"], language=p["language"]),
     }
     make = messages.get(issue.code)
     return make() if make else issue.code

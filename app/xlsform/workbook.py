@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -78,7 +79,7 @@ def _check_container(data: bytes) -> None:
             raise DefinitionError([Issue(None, None, None, "zip_bomb", {})])
     try:
         bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error):
         bad = "?"
     if bad is not None:
         raise DefinitionError([Issue(None, None, None, "corrupt_file", {})])

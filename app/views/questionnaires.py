@@ -1,0 +1,116 @@
+"""Questionnaire definitions for the platform operator: upload, preview, publish, download."""
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from flask import Blueprint, abort, flash, redirect, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.forms.admin import EmptyForm
+from app.forms.questionnaires import UploadForm
+from app.i18n import current_language
+from app.models import Questionnaire, QuestionnaireVersion, VersionStatus
+from app.services import questionnaires
+from app.views._render import render
+from app.views.admin import admin_required
+from app.xlsform.definition import translation_completeness
+from app.xlsform.messages import describe
+
+bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _listing():
+    return db.session.scalars(select(Questionnaire).order_by(Questionnaire.title)).all()
+
+
+@bp.route("/", methods=["GET", "POST"])
+@admin_required
+def index():
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        try:
+            version = questionnaires.import_questionnaire(current_user._get_current_object(), data,
+                                                          upload.filename or "questionnaire.xlsx")
+        except questionnaires.InvalidQuestionnaire as exc:
+            db.session.rollback()
+            return render("questionnaires/index.html", form=form, questionnaires=_listing(),
+                          rejected=upload.filename, issues=exc.issues, describe=describe, status=400)
+        db.session.commit()
+        flash(_("Version %(number)d of “%(title)s” is uploaded as a draft. Check the preview, then publish it.",
+                number=version.number, title=version.questionnaire.title), "success")
+        return redirect(url_for("questionnaires.version", version_id=version.id))
+    return render("questionnaires/index.html", form=form, questionnaires=_listing(), issues=None,
+                  describe=describe, status=400 if form.errors else 200)
+
+
+def _preview(version: QuestionnaireVersion) -> dict:
+    form = questionnaires.compiled(version)
+    language = current_language()
+    pages = []
+    for page in form.pages:
+        sections = [child for child in page.children if child.kind in ("group", "repeat")]
+        pages.append({
+            "label": form.text(page.label, language)[0] or page.name,
+            "questions": sum(1 for node in form.walk(page) if node.is_input),
+            "sections": [(form.text(s.label, language)[0] or s.name, s.kind,
+                          sum(1 for node in form.walk(s) if node.is_input)) for s in sections],
+        })
+    by_area = Counter((ind.area, ind.section) for ind in form.indicators.values())
+    areas = [{"label": form.text(area.label, language)[0], "law_policy": by_area[(area.code, "law_policy")],
+              "practice": by_area[(area.code, "practice")]} for area in form.areas]
+    names = {l["code"]: l["name"] for l in version.definition["languages"]}
+    completeness = [(code, names.get(code, code), present, total)
+                    for code, (present, total) in translation_completeness(version.definition).items()]
+    return {"pages": pages, "areas": areas, "languages": completeness, "default_language": form.default_language,
+            "question_count": sum(p["questions"] for p in pages), "indicator_count": len(form.indicators)}
+
+
+@bp.route("/versions/<int:version_id>")
+@admin_required
+def version(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    _definition, issues = questionnaires.check(item.source_file) if item.source_file else ({}, [])
+    warnings = [issue for issue in issues if issue.warning]
+    return render("questionnaires/version.html", version=item, preview=_preview(item), warnings=warnings,
+                  describe=describe, button=EmptyForm())
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+@admin_required
+def publish(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if item.status == VersionStatus.PUBLISHED:
+        flash(_("This version is already published."), "info")
+    else:
+        questionnaires.publish_version(current_user._get_current_object(), item)
+        db.session.commit()
+        flash(_("Version %(number)d is published. It can no longer change; cycles can now pin it.",
+                number=item.number), "success")
+    return redirect(url_for("questionnaires.version", version_id=item.id))
+
+
+@bp.route("/versions/<int:version_id>/upload.xlsx")
+@admin_required
+def source(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    if not item.source_file:
+        abort(404)
+    return send_file(io.BytesIO(item.source_file), mimetype=XLSX, as_attachment=True,
+                     download_name=item.source_filename or f"{item.questionnaire.form_id}.xlsx")
+
+
+@bp.route("/versions/<int:version_id>/xlsform.xlsx")
+@admin_required
+def export(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    return send_file(io.BytesIO(questionnaires.export_xlsx(item)), mimetype=XLSX, as_attachment=True,
+                     download_name=f"{item.questionnaire.form_id}-v{item.number}.xlsx")

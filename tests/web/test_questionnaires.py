@@ -1,0 +1,131 @@
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Questionnaire, QuestionnaireVersion, VersionStatus
+from app.models.questionnaire import PublishedVersionImmutable
+from tests.xlsform_builders import HOSTILE, sample_xlsx
+
+
+def _upload(client, token, data: bytes, name="form.xlsx"):
+    return client.post("/questionnaires/", data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count(model.id)))
+
+
+def test_upload_preview_publish_download(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    response = _upload(client, token, sample_xlsx(), "sample.xlsx")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"])
+    body = page.get_data(as_text=True)
+    assert "Sample monitoring" in body and "Draft version" in body
+    for text in ("Identification", "Shelter", "Compensation and legal redress", "Shqip (sq)", "English (en)"):
+        assert text in body, text
+    assert "100%" in body  # both languages complete
+    with app.app_context():
+        version = db.session.scalars(select(QuestionnaireVersion).join(Questionnaire)
+                                     .where(Questionnaire.form_id == "sample_monitoring")).one()
+        version_id = version.id
+    published = client.post(f"/questionnaires/versions/{version_id}/publish", data={"csrf_token": token},
+                            follow_redirects=True)
+    assert "is published" in published.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(QuestionnaireVersion, version_id).status == VersionStatus.PUBLISHED
+    original = client.get(f"/questionnaires/versions/{version_id}/upload.xlsx")
+    assert original.data == sample_xlsx() or original.data[:2] == b"PK"
+    exported = client.get(f"/questionnaires/versions/{version_id}/xlsform.xlsx")
+    book = load_workbook(io.BytesIO(exported.data), read_only=True)
+    assert {"survey", "choices", "settings", "indicators", "areas"} <= set(book.sheetnames)
+    book.close()
+    # The same form_id again is the next version.
+    again = _upload(client, token, sample_xlsx(), "sample-2.xlsx")
+    assert again.status_code == 302
+    with app.app_context():
+        numbers = sorted(db.session.scalars(select(QuestionnaireVersion.number).join(Questionnaire)
+                                            .where(Questionnaire.form_id == "sample_monitoring")))
+    assert numbers == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["not_xlsx", "zip_bomb", "xlsm_macros", "formula", "duplicate_headers", "cell_5mb"])
+def test_bad_files_show_located_errors_and_store_nothing(app, client, demo, auth, name):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    questionnaires_before = _count(app, Questionnaire)
+    events_before = _count(app, AuditEvent)
+    response = _upload(client, token, HOSTILE[name](), f"{name}.xlsx")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "was not stored" in body and 'class="issue-error"' in body
+    assert _count(app, Questionnaire) == questionnaires_before
+    assert _count(app, AuditEvent) == events_before
+
+
+def test_formula_error_names_sheet_row_and_column(client, demo, auth):
+    auth.login("admin@example.org")
+    response = _upload(client, auth.token("/questionnaires/"), HOSTILE["formula"]())
+    body = response.get_data(as_text=True)
+    assert "<td>survey</td><td>2</td><td>C</td>" in body
+    assert "Formulas are not allowed" in body
+
+
+def test_errors_are_shown_in_the_user_language(client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    client.post("/language", data={"language": "sq", "csrf_token": token})
+    response = _upload(client, token, HOSTILE["not_xlsx"]())
+    assert "Ky nuk është një libër pune Excel (.xlsx)." in response.get_data(as_text=True)
+
+
+def test_published_versions_cannot_change(app, demo):
+    with app.app_context():
+        version = db.session.scalars(select(QuestionnaireVersion).where(
+            QuestionnaireVersion.status == VersionStatus.PUBLISHED)).first()
+        version.label = "tampered"
+        with pytest.raises(PublishedVersionImmutable):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_only_admins_manage_questionnaires(client, demo, auth):
+    auth.login("reviewer.rs@example.org")
+    assert client.get("/questionnaires/").status_code == 403
+
+
+def test_cli_check_import_export(app, runner, tmp_path, demo):
+    good = tmp_path / "sample.xlsx"
+    good.write_bytes(sample_xlsx())
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(HOSTILE["formula"]())
+    ok = runner.invoke(args=["questionnaire", "check", str(good)])
+    assert ok.exit_code == 0 and "valid" in ok.output
+    refused = runner.invoke(args=["questionnaire", "check", str(bad)])
+    assert refused.exit_code == 1
+    assert "survey, row 2, column C: Formulas are not allowed" in refused.output
+    assert runner.invoke(args=["questionnaire", "import", str(bad)]).exit_code == 1
+    imported = runner.invoke(args=["questionnaire", "import", str(good), "--publish"])
+    assert imported.exit_code == 0 and "version 1 (published)" in imported.output
+    out = tmp_path / "out.xlsx"
+    exported = runner.invoke(args=["questionnaire", "export", "sample_monitoring:1", "-o", str(out)])
+    assert exported.exit_code == 0
+    assert runner.invoke(args=["questionnaire", "check", str(out)]).exit_code == 0
+    missing = runner.invoke(args=["questionnaire", "export", "nope", "-o", str(out)])
+    assert missing.exit_code != 0 and "no questionnaire nope" in missing.output
+
+
+def test_shipped_questionnaires_check_from_both_source_forms(runner, tmp_path):
+    from app.xlsform.source import to_xlsx
+    from tests.xlsform_builders import SHIPPED
+    for name in ("ban_monitoring", "kbf_reintegration"):
+        assert runner.invoke(args=["questionnaire", "check", str(SHIPPED / name)]).exit_code == 0
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(to_xlsx(SHIPPED / name))
+        assert runner.invoke(args=["questionnaire", "check", str(path)]).exit_code == 0

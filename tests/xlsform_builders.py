@@ -1,0 +1,120 @@
+"""Builders of XLSForm workbooks (good and hostile) for the tests and the bench."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from app.xlsform.source import to_xlsx
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "data" / "forms" / "sample"
+SHIPPED = ROOT / "app" / "questionnaires"
+
+
+def workbook(survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None,
+             extra: dict[str, list[list]] | None = None) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    for row in survey:
+        sheet.append(row)
+    for title, rows in (("choices", choices), ("settings", settings or [["form_id"], ["tiny"]]), *(extra or {}).items()):
+        if rows is None:
+            continue
+        other = book.create_sheet(title)
+        for row in rows:
+            other.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def minimal(**kwargs) -> bytes:
+    return workbook([["type", "name", "label"], ["text", "q1", "Question one"]], **kwargs)
+
+
+def sample_xlsx() -> bytes:
+    return to_xlsx(SAMPLE)
+
+
+def zip_bomb() -> bytes:
+    """A workbook whose worksheet unpacks to 80 MB of blanks."""
+    good = zipfile.ZipFile(io.BytesIO(minimal()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for item in good.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(item, good.read(item))
+        with bomb.open("xl/worksheets/sheet1.xml", "w") as member:
+            chunk = b" " * (1024 * 1024)
+            for _ in range(80):
+                member.write(chunk)
+    return buffer.getvalue()
+
+
+def with_macros() -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(minimal()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as xlsm:
+        for item in good.infolist():
+            xlsm.writestr(item, good.read(item))
+        xlsm.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    return buffer.getvalue()
+
+
+def corrupt() -> bytes:
+    data = bytearray(sample_xlsx())
+    middle = len(data) // 2
+    data[middle:middle + 200] = b"\xff" * 200
+    return bytes(data)
+
+
+def far_row(row: int = 1_000_000) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    sheet.append(["type", "name", "label"])
+    sheet.append(["text", "q1", "Question one"])
+    sheet.cell(row=row, column=1, value="text")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def stated_million_rows() -> bytes:
+    """A small sheet whose <dimension> claims A1:Z1000000."""
+    data = minimal()
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                import re
+                content = re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:Z1000000"', content)
+            out.writestr(item, content)
+    return buffer.getvalue()
+
+
+HOSTILE = {
+    "not_xlsx": lambda: b"This is a CSV file, not a workbook\n1,2,3\n",
+    "corrupt_zip": corrupt,
+    "zip_bomb": zip_bomb,
+    "xlsm_macros": with_macros,
+    "formula": lambda: workbook([["type", "name", "label"], ["text", "q1", "=HYPERLINK(\"http://x\", \"click\")"]]),
+    "rows_10000": lambda: workbook([["type", "name", "label"]] + [["text", f"q{i}", f"Q{i}"] for i in range(10_000)]),
+    "columns_300": lambda: workbook([["type", "name", "label"] + [f"extra{i}" for i in range(297)], ["text", "q1", "Q"]]),
+    "million_rows": far_row,
+    "cell_5mb": lambda: workbook([["type", "name", "label"], ["text", "q1", "x" * (5 * 1024 * 1024)]]),
+    "wrong_types": lambda: workbook([["type", "name", "label"], [123, 5, 7.5]]),
+    "duplicate_headers": lambda: workbook([["type", "name", "label", "name"], ["text", "q1", "Q", "q2"]]),
+}
+EXPECTED_CODE = {
+    "not_xlsx": "not_a_workbook", "corrupt_zip": "corrupt_file", "zip_bomb": "zip_bomb",
+    "xlsm_macros": "macros_not_allowed", "formula": "formula_not_allowed", "rows_10000": "too_many_rows",
+    "columns_300": "too_many_columns", "million_rows": "too_many_rows", "cell_5mb": "cell_too_long",
+    "wrong_types": "unknown_type", "duplicate_headers": "duplicate_column",
+}
