@@ -177,3 +177,39 @@ def make_institution(app):
             return institution.id
 
     return build
+
+
+RS_INSTITUTION = "Centar za zaštitu žrtava trgovine ljudima"
+FORMS = Path(__file__).resolve().parent / "data" / "forms"
+
+
+@pytest.fixture
+def make_response(app, demo):
+    """Builder: a published questionnaire (a folder under tests/data/forms, or a shipped one),
+    an open cycle pinning it, and the draft response of an institution; returns its id."""
+    from app.models import Cycle, CycleStatus, Response
+    from app.services import cycles as cycle_service
+    from app.services import questionnaires as questionnaire_service
+    from app.xlsform.source import to_xlsx
+
+    def build(form: str = "types", institution: str = RS_INSTITUTION, cycle: str = "Test cycle") -> int:
+        folder = FORMS / form if (FORMS / form).exists() else questionnaire_service.SHIPPED / form
+        with app.app_context():
+            data = to_xlsx(folder)
+            definition, _issues = questionnaire_service.check(data)
+            version = questionnaire_service.find_version(definition["form_id"])
+            if version is None or version.status.value != "published":
+                version = questionnaire_service.import_questionnaire(None, data, f"{form}.xlsx", publish=True)
+            item = db.session.scalars(db.select(Cycle).where(Cycle.name == cycle)).first()
+            if item is None:
+                item = cycle_service.save_cycle(None, None, name=cycle, period_start=date(2026, 1, 1),
+                                                period_end=date(2026, 12, 31), deadline=date(2027, 3, 31),
+                                                version_id=version.id)
+                cycle_service.set_status(None, item, CycleStatus.OPEN)
+            institution_id = db.session.scalars(db.select(Institution.id).where(Institution.name == institution)).one()
+            cycle_service.assign_institutions(None, item, {i.id for i in item.institutions} | {institution_id})
+            db.session.commit()
+            return db.session.scalars(db.select(Response.id).where(Response.cycle_id == item.id,
+                                                                     Response.institution_id == institution_id)).one()
+
+    return build

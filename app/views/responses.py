@@ -1,37 +1,354 @@
-"""Responses: the list a user may see, and one response's overview."""
+"""Responses: the list, one response's overview, the filling form (pages, autosave, repeats),
+submit and history. Every lookup goes through the scoping function."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Answer, Country, Cycle, Institution, Response, ResponseStatus
+from app.i18n import current_language
+from app.models import Answer, Country, Cycle, Institution, Response, ResponseStatus, User
+from app.services import responses as service
 from app.services.scope import get_scoped, scoped
-from app.views._render import render
+from app.views import _form
+from app.views._render import render, wants_fragment
+from app.xlsform.state import FormState, node_path
 
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
 
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _status_message(code: str) -> str:
+    return {
+        "approved_locked": _("This response is approved and locked."),
+        "submitted_read_only": _("This response is submitted and read-only until a reviewer returns it."),
+        "cycle_not_open": _("The cycle is not open for answers."),
+        "unknown_question": _("That question is not part of this response."),
+        "not_answerable": _("That question is calculated or read-only and cannot be answered."),
+        "unknown_repeat": _("That repeated section does not exist."),
+        "too_many_instances": _("No more entries can be added to this section."),
+        "no_questionnaire": _("No questionnaire is pinned to this cycle yet."),
+    }.get(code, _("The request could not be completed."))
+
+
+# -- lists and overview -----------------------------------------------------------------
+
 @bp.route("/")
 @login_required
 def index():
-    user = current_user._get_current_object()
-    rows = db.session.execute(
-        scoped(user, Response)
-        .join(Cycle, Response.cycle_id == Cycle.id)
+    user = _user()
+    rows = db.session.scalars(
+        scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
         .join(Country, Institution.country_id == Country.id)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .with_only_columns(Response, func.count(Answer.id))
-        .group_by(Response.id, Cycle.deadline, Country.code, Institution.name)
-        .order_by(Cycle.deadline.desc(), Country.code, Institution.name)
-    ).all()
-    return render("responses/index.html", rows=rows, statuses=ResponseStatus)
+        .order_by(Cycle.deadline.desc(), Country.code, Institution.name).limit(500)).all()
+    return render("responses/index.html", rows=[(r, _progress(r)) for r in rows])
+
+
+def _progress(response: Response) -> tuple[int, int] | None:
+    if response.cycle.questionnaire_version is None:
+        return None
+    return service.load(response).state.progress()
 
 
 @bp.route("/<int:response_id>")
 @login_required
 def show(response_id: int):
-    response = get_scoped(current_user._get_current_object(), Response, response_id)
-    answered = db.session.scalar(select(func.count(Answer.id)).where(Answer.response_id == response.id))
-    return render("responses/show.html", response=response, answered=answered)
+    response = get_scoped(_user(), Response, response_id)
+    if response.cycle.questionnaire_version is None:
+        return render("responses/show.html", response=response, loaded=None, pages=[], can_answer=False)
+    loaded = service.load(response)
+    pages = _pages(loaded)
+    can_answer = _can_answer(response)
+    return render("responses/show.html", response=response, loaded=loaded, pages=pages, can_answer=can_answer,
+                  problems=len(loaded.state.problems()))
+
+
+def _can_answer(response: Response) -> bool:
+    allowed = db.session.scalars(scoped(_user(), Response, "answer").where(Response.id == response.id)).first()
+    return allowed is not None and service.is_editable(response)
+
+
+def _pages(loaded: service.Loaded):
+    language = current_language()
+    result = []
+    for number, page in enumerate(loaded.form.pages, start=1):
+        label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
+        answered, total = loaded.state.progress(page)
+        applies = page.name.startswith("_page") or loaded.state.relevant.get(page.name, True)
+        result.append({"number": number, "label": label, "answered": answered, "total": total, "applies": applies})
+    return result
+
+
+# -- the form ---------------------------------------------------------------------------
+
+def _load_for(response_id: int, access: str = "read"):
+    response = get_scoped(_user(), Response, response_id, access)
+    try:
+        loaded = service.load(response)
+    except service.ResponseError as exc:
+        abort(404, _status_message(exc.code))
+    return loaded
+
+
+def _page_or_404(loaded: service.Loaded, number: int):
+    pages = loaded.form.pages
+    if not 1 <= number <= len(pages):
+        abort(404)
+    return pages[number - 1]
+
+
+def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, status=200, message=None):
+    page = _page_or_404(loaded, number)
+    language = current_language()
+    nodes = _form.tree(loaded, page, language, errors, outcomes, posted)
+    pages = _pages(loaded)
+    context = dict(
+        response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
+        page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
+        indicators=_form.indicator_rows(loaded, _form.indicators_on(loaded, page), language),
+        progress=loaded.state.progress(page), message=message,
+        error_count=len(errors or {}) + sum(1 for o in (outcomes or {}).values() if o.status == "conflict"),
+    )
+    return render("responses/page.html", status=status, **context)
+
+
+@bp.route("/<int:response_id>/pages/<int:number>", methods=["GET"])
+@login_required
+def page(response_id: int, number: int):
+    loaded = _load_for(response_id)
+    loaded.writable = _can_answer(loaded.response)
+    return _render_page(loaded, number)
+
+
+def _submitted_for(loaded: service.Loaded, paths) -> dict[str, service.Submitted]:
+    submitted = {}
+    for node, _index, path in paths:
+        if f"p:{path}" not in request.form or node.read_only is True:
+            continue
+        raw = request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank") else request.form.get(f"a:{path}", "")
+        evidence = request.form.get(f"e:{path}") if node.evidence in ("optional", "required-when-positive") else None
+        try:
+            version = int(request.form.get(f"v:{path}", "0") or 0)
+        except ValueError:
+            abort(400)
+        submitted[path] = service.Submitted(raw, evidence, version)
+    return submitted
+
+
+@bp.route("/<int:response_id>/pages/<int:number>", methods=["POST"])
+@login_required
+def save_page(response_id: int, number: int):
+    """Without JavaScript: save every answer of the page at once (all or nothing), and add or
+    remove repeated entries."""
+    loaded = _load_for(response_id, "answer")
+    page_node = _page_or_404(loaded, number)
+    submitted = _submitted_for(loaded, loaded.state.input_paths(page_node))
+    try:
+        outcomes = service.save_answers(_user(), loaded, submitted)
+    except service.ResponseError as exc:
+        db.session.rollback()
+        flash(_status_message(exc.code), "error")
+        return redirect(url_for("responses.page", response_id=response_id, number=number))
+    if service.rejected(outcomes):
+        db.session.rollback()
+        language = current_language()
+        errors = {}
+        for path, outcome in outcomes.items():
+            if outcome.status == "invalid":
+                node = loaded.form.by_name[path.split("/")[-1]]
+                errors[path] = _form.problem_message(loaded, node, outcome.code, language, outcome.params)
+        fresh = service.load(loaded.response)
+        posted = {path: (item.raw, item.evidence) for path, item in submitted.items()}
+        return _render_page(fresh, number, errors=errors, outcomes=outcomes, posted=posted, status=400,
+                            message=_("Nothing was saved. Correct the answers marked below and save again."))
+    action = request.form.get("repeat_action", "")
+    anchor = ""
+    if action:
+        verb, _sep, target = action.partition(":")
+        try:
+            if verb == "add":
+                loaded = service.load(loaded.response)
+                added = service.add_instance(_user(), loaded, target)
+                anchor = _form.html_id(f"{target}[{added}]")
+            elif verb == "remove":
+                container, _sep, instance = target.rpartition("#")
+                loaded = service.load(loaded.response)
+                service.remove_instance(_user(), loaded, container, int(instance))
+                anchor = _form.html_id(container)
+            else:
+                abort(400)
+        except (service.ResponseError, ValueError) as exc:
+            db.session.rollback()
+            flash(_status_message(getattr(exc, "code", "")), "error")
+            return redirect(url_for("responses.page", response_id=response_id, number=number))
+    db.session.commit()
+    if not action:
+        flash(_("Your answers on this page are saved."), "success")
+    target = request.form.get("go")
+    next_number = number + 1 if target == "next" else number - 1 if target == "previous" else number
+    next_number = min(max(next_number, 1), len(loaded.form.pages))
+    return redirect(url_for("responses.page", response_id=response_id, number=next_number,
+                            _anchor=anchor or None))
+
+
+@bp.route("/<int:response_id>/answer", methods=["POST"])
+@login_required
+def autosave(response_id: int):
+    """HTMX: save one answer as it changes; reply with its status and what changed on the page."""
+    loaded = _load_for(response_id, "answer")
+    path = request.form.get("path", "")
+    try:
+        number = int(request.form.get("page", "0"))
+    except ValueError:
+        abort(400)
+    page_node = _page_or_404(loaded, number)
+    language = current_language()
+    parsed = loaded.form.by_name.get(path.split("/")[-1].split("[")[0])
+    target = service.node_at(loaded, path)
+    if target is None or parsed is None:
+        return _autosave_error(_status_message("unknown_question"), 422)
+    node, index = target
+    if node_path(node, index) != path or not any(path == p for _n, _i, p in loaded.state.input_paths(page_node)):
+        return _autosave_error(_status_message("unknown_question"), 422)
+    before = _form.page_signature(loaded, page_node, language)
+    submitted = _submitted_for(loaded, [(node, index, path)])
+    if path not in submitted:
+        return _autosave_error(_status_message("unknown_question"), 422)
+    try:
+        outcomes = service.save_answers(_user(), loaded, submitted)
+    except service.ResponseError as exc:
+        db.session.rollback()
+        return _autosave_error(_status_message(exc.code), 409)
+    outcome = outcomes[path]
+    if service.rejected(outcomes):
+        db.session.rollback()
+        error = _form.problem_message(loaded, node, outcome.code, language, outcome.params) \
+            if outcome.status == "invalid" else None
+        view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
+                              posted=submitted[path].raw, posted_evidence=submitted[path].evidence)
+        body = render_template("responses/_autosave.html", q=view, response=loaded.response, number=number,
+                               changed=[], progress=None, pages=None, indicators=None,
+                               status_text=_("Not saved: %(reason)s", reason=error) if error else
+                               _("Not saved: someone else changed this answer at the same time."))
+        return _fragment(body, 422 if outcome.status == "invalid" else 409)
+    db.session.commit()
+    fresh = service.load(loaded.response)
+    after = _form.page_signature(fresh, page_node, language)
+    changed_paths = {p for p, sig in after.items() if before.get(p) != sig and p != path}
+    changed = [view for view in _walk_views(_form.tree(fresh, page_node, language)) if view.path in changed_paths
+               and not (view.node.type == "calculate" and not view.node.label)]  # shown only through notes
+    changed = _outermost(changed)
+    saved_problem = fresh.state.problem(node, index, path)
+    error = _form.problem_message(fresh, node, saved_problem.code, language) \
+        if saved_problem and saved_problem.code == "evidence_required" else None
+    view = _form.question(fresh, node, index, language, error=error, outcome=outcome)
+    label = view.label.text
+    status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
+    body = render_template("responses/_autosave.html", q=view, response=fresh.response, number=number,
+                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh),
+                           indicators=_form.indicator_rows(fresh, _form.indicators_on(fresh, page_node), language),
+                           status_text=status_text, loaded=fresh)
+    return _fragment(body, 200)
+
+
+def _walk_views(views):
+    for view in views:
+        yield view
+        if isinstance(view, _form.NodeView):
+            yield from _walk_views(view.children)
+            for _number, children in view.instances:
+                yield from _walk_views(children)
+
+
+def _outermost(views):
+    """Changed views not inside another changed view (a group re-rendered carries its children)."""
+    chosen = []
+    inside = set()
+    for view in views:
+        if view.path in inside:
+            continue
+        chosen.append(view)
+        if isinstance(view, _form.NodeView):
+            inside |= {v.path for v in _walk_views(view.children)}
+            for _n, children in view.instances:
+                inside |= {v.path for v in _walk_views(children)}
+    return chosen
+
+
+def _fragment(body: str, status: int):
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    if status >= 400:
+        # htmx swaps 4xx/5xx only when told to; the fragment explains what went wrong.
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _autosave_error(message: str, status: int):
+    body = render_template("responses/_save_status.html", status_text=message, oob=False)
+    response = make_response(body, status)
+    response.headers["HX-Retarget"] = "#save-status"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+# -- submit and history -----------------------------------------------------------------
+
+@bp.route("/<int:response_id>/submit", methods=["GET", "POST"])
+@login_required
+def submit(response_id: int):
+    loaded = _load_for(response_id)
+    can_answer = _can_answer(loaded.response)
+    problems = loaded.state.problems()
+    if request.method == "POST":
+        loaded = _load_for(response_id, "answer")
+        try:
+            problems = service.submit(_user(), loaded)
+        except service.ResponseError as exc:
+            db.session.rollback()
+            flash(_status_message(exc.code), "error")
+            return redirect(url_for("responses.show", response_id=response_id))
+        if not problems:
+            db.session.commit()
+            flash(_("The response is submitted. It is read-only now, unless a reviewer returns it to you."), "success")
+            return redirect(url_for("responses.show", response_id=response_id))
+        db.session.rollback()
+    language = current_language()
+    listed = []
+    for problem in problems:
+        number = _form.page_of(loaded, problem.path)
+        label = _form.question(loaded, problem.node, _index_of(loaded, problem.path), language).label.text
+        listed.append({"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
+                       "url": url_for("responses.page", response_id=response_id, number=number,
+                                      _anchor=_form.html_id(problem.path))})
+    return render("responses/submit.html", response=loaded.response, problems=listed, can_answer=can_answer,
+                  status=400 if (request.method == "POST" and problems) else 200)
+
+
+def _index_of(loaded, path):
+    target = service.node_at(loaded, path)
+    return target[1] if target else ()
+
+
+@bp.route("/<int:response_id>/history")
+@login_required
+def history(response_id: int):
+    loaded = _load_for(response_id)
+    path = request.args.get("path") or None
+    events = service.history(loaded.response, path)
+    language = current_language()
+    labels = {}
+    for event in events:
+        if event.field and event.field not in labels:
+            base = event.field.split("#")[0]
+            target = service.node_at(loaded, base)
+            if target is not None and target[0].label:
+                text = loaded.form.text(target[0].label, language)[0]
+                labels[event.field] = _("%(question)s — evidence", question=text) \
+                    if event.field.endswith("#evidence") else text
+    return render("responses/history.html", response=loaded.response, events=events, labels=labels, path=path)

@@ -143,7 +143,7 @@ class CompiledForm:
                 constraint_message=row.get("constraint_message", {}),
                 calculation=_expression(row.get("calculation")), default=_default(row.get("default", "")),
                 read_only=_flag(row.get("read_only", "")), appearance=row.get("appearance", ""),
-                choice_filter=_expression(row.get("choice_filter")),
+                choice_filter=parse(row["choice_filter"], choice_columns=True) if row.get("choice_filter") else None,
                 parameters=_parameters(row.get("parameters", "")), repeat_count=_expression(row.get("repeat_count")),
                 indicator=row.get("indicator", ""), score=_expression(row.get("score")),
                 max_score=float(row["max_score"]) if row.get("max_score") else None,

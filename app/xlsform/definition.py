@@ -354,7 +354,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             if column == "default" and not _looks_like_expression(text):
                 continue
             try:
-                expression = parse(text)
+                expression = parse(text, choice_columns=column == "choice_filter")
             except ExpressionError as exc:
                 b.error(survey_name, record["row"], col("survey", column), "expression_invalid",
                         detail=exc.code, position=exc.position + 1, expression=text, **exc.params)

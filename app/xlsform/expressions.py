@@ -206,7 +206,8 @@ class Expression:
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, choice_columns: bool = False):
+        self.choice_columns = choice_columns
         self.tokens = tokenize(text)
         self.index = 0
         self.references: set[str] = set()
@@ -271,6 +272,8 @@ class _Parser:
             return inner
         if token.kind == "name":
             if self.peek().text != "(":
+                if self.choice_columns and token.text not in _BINARY:
+                    return ("column", token.text)
                 raise ExpressionError("bare_name", token.position, name=token.text)
             return self.call(token, depth)
         raise ExpressionError("unexpected_token", token.position, token=token.text or "end")
@@ -297,14 +300,18 @@ class _Parser:
         return ("call", name.text, tuple(arguments), name.position)
 
 
-def parse(text: str) -> Expression:
-    """Parse and compile ``text``; ExpressionError (located) when it is not a valid expression."""
+def parse(text: str, choice_columns: bool = False) -> Expression:
+    """Parse and compile ``text``; ExpressionError (located) when it is not a valid expression.
+
+    With ``choice_columns`` (for ``choice_filter``), a bare name is a column of the choices
+    sheet, read through ``context.column(name)``.
+    """
     if text is None or not str(text).strip():
         raise ExpressionError("empty", 0)
     text = str(text)
     if len(text) > MAX_LENGTH:
         raise ExpressionError("too_long", MAX_LENGTH, limit=MAX_LENGTH)
-    parser = _Parser(text)
+    parser = _Parser(text, choice_columns)
     tree = parser.parse()
     return Expression(text, tree, frozenset(parser.references), parser.uses_current, _compile(tree))
 
@@ -324,6 +331,9 @@ def _compile(node: tuple) -> Callable[[Context], Any]:
         return lambda ctx: ctx.lookup(name)
     if kind == "current":
         return lambda ctx: ctx.current()
+    if kind == "column":
+        column = node[1]
+        return lambda ctx: ctx.column(column)
     if kind == "parent":
         return lambda ctx: None
     if kind == "neg":

@@ -49,7 +49,7 @@ def test_security_headers(client):
 def test_htmx_is_served_locally(client):
     body = client.get("/login").get_data(as_text=True)
     sources = re.findall(r'<script src="([^"]+)"', body)
-    assert sources == ["/static/vendor/htmx.min.js"]
+    assert sources == ["/static/vendor/htmx.min.js", "/static/js/matrica.js"]
     with client.get(sources[0]) as script:
         assert script.status_code == 200 and b"htmx" in script.data
     assert 'hx-headers=\'{"X-CSRFToken": "' in body

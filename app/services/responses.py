@@ -1,0 +1,320 @@
+"""Filling a response: autosave one answer, save a whole page, repeats, submit, history.
+
+Each answer is its own row with its own version (see app/models/response.py), so two people
+editing different questions of one response both succeed; an edit based on an older version
+of the same answer is refused as a conflict that carries both values. Nothing is stored
+partially: a refused value, a constraint failure or a conflict changes no row and writes no
+audit event; the caller commits once on success and rolls back otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Answer, AuditEvent, CycleStatus, Response, ResponseStatus, User
+from app.models._base import utcnow
+from app.services import audit, questionnaires
+from app.xlsform.compiled import CompiledForm, Node
+from app.xlsform.state import FormState, Index, node_path, parse_path, repeat_chain
+from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
+
+EDITABLE = (ResponseStatus.DRAFT, ResponseStatus.RETURNED)
+
+
+class ResponseError(ValueError):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Loaded:
+    response: Response
+    form: CompiledForm
+    answers: dict[str, Answer]
+    state: FormState
+    writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
+
+    @property
+    def editable(self) -> bool:
+        return self.writable and is_editable(self.response)
+
+
+@dataclass
+class Outcome:
+    """What happened to one submitted answer."""
+    path: str
+    status: str                      # saved | unchanged | invalid | conflict
+    code: str = ""                   # the error code (invalid)
+    params: tuple = ()
+    value: str = ""                  # what was submitted (canonical when valid)
+    evidence: str | None = None
+    theirs: str | None = None        # conflict: the value someone else saved …
+    theirs_evidence: str | None = None
+    theirs_by: str | None = None     # … and who saved it
+    version: int = 0                 # the answer's version after this
+
+
+@dataclass
+class Submitted:
+    """One question as posted: raw value (list for multi-selects), evidence, base version."""
+    raw: str | list[str] | None
+    evidence: str | None = None
+    version: int | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def is_editable(response: Response) -> bool:
+    return response.status in EDITABLE and response.cycle.status == CycleStatus.OPEN
+
+
+def form_of(response: Response) -> CompiledForm:
+    version = response.cycle.questionnaire_version
+    if version is None:
+        raise ResponseError("no_questionnaire")
+    return questionnaires.compiled(version)
+
+
+def load(response: Response, today: date | None = None) -> Loaded:
+    form = form_of(response)
+    answers = {a.path: a for a in db.session.scalars(select(Answer).where(Answer.response_id == response.id))}
+    state = FormState(form, {p: a.value or "" for p, a in answers.items()},
+                      {p: a.evidence or "" for p, a in answers.items()}, today=today)
+    return Loaded(response, form, answers, state)
+
+
+def _require_editable(response: Response) -> None:
+    if response.status == ResponseStatus.APPROVED:
+        raise ResponseError("approved_locked")
+    if response.status == ResponseStatus.SUBMITTED:
+        raise ResponseError("submitted_read_only")
+    if response.cycle.status != CycleStatus.OPEN:
+        raise ResponseError("cycle_not_open")
+
+
+def _target(loaded: Loaded, path: str) -> tuple[Node, Index]:
+    parsed = parse_path(loaded.form, path)
+    if parsed is None:
+        raise ResponseError("unknown_question")
+    node, index = parsed
+    if node.kind != "question" or not node.is_input or (node.read_only is True):
+        raise ResponseError("not_answerable")
+    if index not in loaded.state.instances(node):
+        raise ResponseError("unknown_question")
+    return node, index
+
+
+def _clean_evidence(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > MAX_EVIDENCE:
+        raise InputError("too_long", (MAX_EVIDENCE,))
+    return text
+
+
+def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, Outcome]:
+    """Parse and validate every submitted answer against the state they would make together.
+
+    Returns an outcome per path: ``invalid`` ones (type, length, constraint) or ``pending`` with
+    the canonical value. Nothing is written.
+    """
+    outcomes: dict[str, Outcome] = {}
+    parsed: dict[str, str] = {}
+    for path, item in submitted.items():
+        node, _index = _target(loaded, path)
+        try:
+            value = parse_input(loaded.form, node, item.raw)
+            evidence = _clean_evidence(item.evidence)
+        except InputError as error:
+            outcomes[path] = Outcome(path, "invalid", error.code, error.params,
+                                     value=item.raw if isinstance(item.raw, str) else " ".join(item.raw or []))
+            continue
+        parsed[path] = value
+        outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence)
+    if parsed:
+        answers = {p: a.value or "" for p, a in loaded.answers.items()}
+        answers.update(parsed)
+        trial = FormState(loaded.form, answers, today=loaded.state.today)
+        for path, value in parsed.items():
+            node, index = _target(loaded, path)
+            if trial.relevant.get(path, False) and trial.check_value(node, index, value):
+                outcomes[path].status, outcomes[path].code = "invalid", "constraint"
+    return outcomes
+
+
+def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | None) -> Outcome:
+    """Store one checked answer with its optimistic version check."""
+    response, path = loaded.response, outcome.path
+    existing = loaded.answers.get(path)
+    now = utcnow()
+    if existing is not None:
+        same = (existing.value or "") == outcome.value and (
+            outcome.evidence is None or (existing.evidence or "") == outcome.evidence)
+        if same:
+            outcome.status, outcome.version = "unchanged", existing.version
+            return outcome
+        if base_version != existing.version:
+            return _conflict(outcome, existing)
+        old_value, old_evidence = existing.value or "", existing.evidence or ""
+        values = {"value": outcome.value, "version": Answer.version + 1, "updated_at": now, "updated_by_id": actor.id}
+        if outcome.evidence is not None:
+            values["evidence"] = outcome.evidence
+        changed = db.session.execute(update(Answer).where(Answer.id == existing.id, Answer.version == base_version)
+                                     .values(**values).execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            db.session.expire(existing)
+            return _conflict(outcome, db.session.get(Answer, existing.id))
+        db.session.expire(existing)
+        outcome.version = base_version + 1
+    else:
+        if base_version not in (None, 0):
+            return _conflict(outcome, None)
+        if outcome.value == "" and not outcome.evidence:
+            outcome.status = "unchanged"
+            return outcome
+        try:
+            with db.session.begin_nested():
+                row = Answer(response_id=response.id, path=path, value=outcome.value, evidence=outcome.evidence or None,
+                             version=1, updated_at=now, updated_by_id=actor.id)
+                db.session.add(row)
+        except IntegrityError:
+            theirs = db.session.scalars(select(Answer).where(Answer.response_id == response.id,
+                                                             Answer.path == path)).first()
+            return _conflict(outcome, theirs)
+        loaded.answers[path] = row
+        old_value = old_evidence = ""
+        outcome.version = 1
+    if old_value != outcome.value:
+        audit.record(actor, "answer.save", response, path, old_value or None, outcome.value or None)
+    if outcome.evidence is not None and old_evidence != outcome.evidence:
+        audit.record(actor, "answer.evidence", response, f"{path}#evidence", old_evidence or None,
+                     outcome.evidence or None)
+    outcome.status = "saved"
+    return outcome
+
+
+def _conflict(outcome: Outcome, theirs: Answer | None) -> Outcome:
+    outcome.status = "conflict"
+    if theirs is not None:
+        outcome.theirs, outcome.theirs_evidence = theirs.value or "", theirs.evidence or ""
+        outcome.version = theirs.version
+        author = db.session.get(User, theirs.updated_by_id) if theirs.updated_by_id else None
+        outcome.theirs_by = author.email if author else None
+    return outcome
+
+
+def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, Outcome]:
+    """Save answers all or nothing: if any is invalid or conflicts, nothing is stored (the
+    caller rolls back) and every outcome says why."""
+    _require_editable(loaded.response)
+    outcomes = check_answers(loaded, submitted)
+    if any(o.status == "invalid" for o in outcomes.values()):
+        return outcomes
+    for path, outcome in outcomes.items():
+        _write(actor, loaded, outcome, submitted[path].version)
+    return outcomes
+
+
+def rejected(outcomes: dict[str, Outcome]) -> bool:
+    return any(o.status in ("invalid", "conflict") for o in outcomes.values())
+
+
+# -- repeats --------------------------------------------------------------------------
+
+def _repeat(loaded: Loaded, container: str) -> tuple[Node, Index]:
+    parsed = parse_path(loaded.form, container)
+    if parsed is None or parsed[0].kind != "repeat" or parsed[0].repeat_count is not None:
+        raise ResponseError("unknown_repeat")
+    node, prefix = parsed
+    if len(prefix) != len(repeat_chain(node)) or (prefix and prefix not in loaded.state.instances(node)):
+        raise ResponseError("unknown_repeat")
+    return node, prefix
+
+
+def _set_count(actor: User, loaded: Loaded, container: str, count: int, old: int) -> None:
+    row = loaded.answers.get(container)
+    if row is None:
+        row = Answer(response_id=loaded.response.id, path=container, value=str(count), version=1,
+                     updated_at=utcnow(), updated_by_id=actor.id)
+        db.session.add(row)
+        loaded.answers[container] = row
+    else:
+        row.value, row.version, row.updated_at, row.updated_by_id = str(count), row.version + 1, utcnow(), actor.id
+    audit.record(actor, "repeat.count", loaded.response, container, old, count)
+    db.session.flush()
+
+
+def add_instance(actor: User, loaded: Loaded, container: str) -> int:
+    _require_editable(loaded.response)
+    node, prefix = _repeat(loaded, container)
+    count = loaded.state.count(node, prefix)
+    if count >= 200:
+        raise ResponseError("too_many_instances")
+    _set_count(actor, loaded, container, count + 1, count)
+    return count + 1
+
+
+def remove_instance(actor: User, loaded: Loaded, container: str, number: int) -> None:
+    """Remove instance ``number`` of a repeat; later instances move up one place."""
+    _require_editable(loaded.response)
+    node, prefix = _repeat(loaded, container)
+    count = loaded.state.count(node, prefix)
+    if not 1 <= number <= count:
+        raise ResponseError("unknown_repeat")
+    removed = f"{container}[{number}]/"
+    for path, answer in sorted(loaded.answers.items()):
+        if path.startswith(removed) and answer.value:
+            audit.record(actor, "answer.remove", loaded.response, path, answer.value, None)
+    db.session.execute(delete(Answer).where(Answer.response_id == loaded.response.id,
+                                            Answer.path.startswith(removed, autoescape=True)))
+    for later in range(number + 1, count + 1):
+        old_prefix, new_prefix = f"{container}[{later}]/", f"{container}[{later - 1}]/"
+        for path, answer in list(loaded.answers.items()):
+            if path.startswith(old_prefix):
+                answer.path = new_prefix + path[len(old_prefix):]
+                answer.version += 1
+        db.session.flush()
+    for path in [p for p in loaded.answers if p.startswith(removed)]:
+        del loaded.answers[path]
+    _set_count(actor, loaded, container, count - 1, count)
+
+
+# -- submit ---------------------------------------------------------------------------
+
+def submit(actor: User, loaded: Loaded):
+    """Submit if every relevant question is answered and valid; else the problems, nothing changed."""
+    _require_editable(loaded.response)
+    problems = loaded.state.problems()
+    if problems:
+        return problems
+    for path, value in loaded.state.defaulted.items():
+        if path not in loaded.answers and loaded.state.relevant.get(path):
+            db.session.add(Answer(response_id=loaded.response.id, path=path, value=value, version=1,
+                                  updated_at=utcnow(), updated_by_id=actor.id))
+            audit.record(actor, "answer.save", loaded.response, path, None, value)
+    response = loaded.response
+    audit.record(actor, "response.submit", response, "status", response.status, ResponseStatus.SUBMITTED)
+    response.status = ResponseStatus.SUBMITTED
+    response.submitted_at = utcnow()
+    db.session.flush()
+    return []
+
+
+def history(response: Response, path: str | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.entity_type == "response", AuditEvent.entity_id == str(response.id))
+    if path:
+        query = query.where(AuditEvent.field.in_([path, f"{path}#evidence"]))
+    return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(500)))
+
+
+def node_at(loaded: Loaded, path: str) -> tuple[Node, Index] | None:
+    return parse_path(loaded.form, path)
+
+
+__all__ = ["Loaded", "Outcome", "ResponseError", "Submitted", "add_instance", "history", "is_editable", "load",
+           "node_path", "remove_instance", "save_answers", "submit"]

@@ -1,0 +1,229 @@
+"""What the form templates need for each question, built from the compiled form and state."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.scoring import IndicatorResult, score_indicator
+from app.services.responses import Loaded, Outcome
+from app.xlsform.compiled import Node
+from app.xlsform.expressions import Expression, to_string
+from app.xlsform.state import Index, node_path, repeat_chain
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def html_id(path: str) -> str:
+    return "q-" + _ID_UNSAFE.sub("-", path)
+
+
+@dataclass
+class Text:
+    text: str
+    fallback: bool = False   # shown in the form's default language
+    lang: str = ""
+
+
+@dataclass
+class QuestionView:
+    node: Node
+    index: Index
+    path: str
+    id: str
+    label: Text
+    hint: Text | None
+    value: str
+    selected: list[str]
+    evidence: str
+    version: int
+    required: bool
+    relevant: bool
+    editable: bool
+    choices: list[tuple[str, Text]] = field(default_factory=list)
+    error: str | None = None
+    outcome: Outcome | None = None
+    display: str = ""          # calculated value or read-only answer, shown as text
+
+    @property
+    def kind(self) -> str:
+        return self.node.type
+
+    @property
+    def described_by(self) -> str:
+        ids = []
+        if self.hint:
+            ids.append(f"{self.id}-hint")
+        if self.error:
+            ids.append(f"{self.id}-error")
+        return " ".join(ids)
+
+
+def _text(loaded: Loaded, texts: dict[str, str], language: str, node: Node | None = None,
+          index: Index = ()) -> Text:
+    text, fallback = loaded.form.text(texts, language)
+    if node is not None:
+        text = loaded.state.interpolate(text, node, index)
+    lang = loaded.form.default_language if fallback else language
+    return Text(text, fallback, lang.replace("_", "-"))
+
+
+def input_error(code: str, params: tuple = ()) -> str:
+    messages = {
+        "not_integer": lambda: _("Enter a whole number, such as 12."),
+        "not_number": lambda: _("Enter a number, such as 12.5."),
+        "number_too_large": lambda: _("The number is too large."),
+        "out_of_range": lambda: _("Enter a value from %(low)s to %(high)s in steps of %(step)s.",
+                                  low=params[0], high=params[1], step=params[2]),
+        "too_long": lambda: _("Use at most %(limit)d characters.", limit=params[0]),
+        "not_date": lambda: _("Enter a date as year-month-day, such as 2026-03-31."),
+        "not_time": lambda: _("Enter a time as hours:minutes, such as 14:30."),
+        "not_datetime": lambda: _("Enter a date and time, such as 2026-03-31T14:30."),
+        "unknown_choice": lambda: _("Choose one of the offered answers."),
+        "one_choice_only": lambda: _("Choose only one answer."),
+        "duplicate_choice": lambda: _("Each answer can be chosen only once."),
+        "rank_all": lambda: _("Put every option in order."),
+        "not_acknowledged": lambda: _("Confirm by ticking the box."),
+        "evidence_required": lambda: _("Name the evidence (means of verification) for this answer."),
+    }
+    make = messages.get(code)
+    return make() if make else _("This answer cannot be saved.")
+
+
+def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:
+    if code == "required":
+        return _text(loaded, node.required_message, language).text or _("This question needs an answer.")
+    if code == "constraint":
+        return _text(loaded, node.constraint_message, language).text or _("This answer is not allowed here.")
+    return input_error(code, params)
+
+
+def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: str | None = None,
+             outcome: Outcome | None = None, posted: str | list[str] | None = None,
+             posted_evidence: str | None = None) -> QuestionView:
+    state = loaded.state
+    path = node_path(node, index)
+    answer = loaded.answers.get(path)
+    value = state.answer(path) if posted is None else (" ".join(posted) if isinstance(posted, list) else posted)
+    view = QuestionView(
+        node=node, index=index, path=path, id=html_id(path),
+        label=_text(loaded, node.label, language, node, index),
+        hint=_text(loaded, node.hint, language, node, index) if node.hint else None,
+        value=value, selected=value.split() if node.type in ("select_multiple", "rank", "select_one") else [],
+        evidence=(posted_evidence if posted_evidence is not None else (answer.evidence if answer else "")) or "",
+        version=outcome.version if outcome and outcome.status == "conflict" else (answer.version if answer else 0),
+        required=state.required(node, index), relevant=state.relevant.get(path, False),
+        editable=loaded.editable and not (node.read_only is True or (
+            isinstance(node.read_only, Expression) and state._true(node.read_only, node, index, False))),
+        error=error, outcome=outcome,
+    )
+    if node.list_name:
+        view.choices = [(c.name, _text(loaded, c.label, language)) for c in state.choices(node, index)]
+    if node.type == "calculate" or not view.editable:
+        view.display = _display(loaded, node, path, value, language)
+    return view
+
+
+def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -> str:
+    if node.type == "calculate":
+        text = to_string(loaded.state.values.get(path, ""))
+        return "" if text == "NaN" else text
+    if node.list_name:
+        return ", ".join(loaded.form.choice_label(node.list_name, item, language) for item in value.split())
+    return value
+
+
+@dataclass
+class NodeView:
+    node: Node
+    index: Index
+    path: str
+    id: str
+    relevant: bool
+    label: Text | None = None
+    children: list[Any] = field(default_factory=list)      # NodeView | QuestionView
+    instances: list[tuple[int, list[Any]]] = field(default_factory=list)  # repeats: (number, children)
+    can_add: bool = False
+
+
+def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | None = None,
+         outcomes: dict[str, Outcome] | None = None, posted: dict[str, tuple] | None = None) -> list[Any]:
+    """The page's nodes as views, in document order."""
+    errors, outcomes, posted = errors or {}, outcomes or {}, posted or {}
+
+    def build(node: Node, index: Index) -> Any:
+        path = node_path(node, index)
+        if node.kind == "question":
+            raw = posted.get(path)
+            return question(loaded, node, index, language, error=errors.get(path), outcome=outcomes.get(path),
+                            posted=raw[0] if raw else None, posted_evidence=raw[1] if raw else None)
+        view = NodeView(node, index, path, html_id(path), loaded.state.relevant.get(path, True),
+                        _text(loaded, node.label, language, node, index) if node.label else None)
+        if node.kind == "group":
+            view.children = [build(child, index) for child in node.children]
+        else:
+            count = loaded.state.count(node, index)
+            view.instances = [(number, [build(child, index + (number,)) for child in node.children])
+                              for number in range(1, count + 1)]
+            view.can_add = loaded.editable and node.repeat_count is None
+        return view
+
+    if page.kind == "repeat":  # a repeat at the top level is a page of its own
+        return [build(page, ())]
+    return [build(child, ()) for child in page.children]
+
+
+def page_signature(loaded: Loaded, page: Node, language: str) -> dict[str, tuple]:
+    """What may change elsewhere on a page when one answer changes: relevance, texts, choices."""
+    signature: dict[str, tuple] = {}
+    for node in loaded.form.walk(page):
+        for index in loaded.state.instances(node):
+            path = node_path(node, index)
+            relevant = loaded.state.relevant.get(path, True)
+            if node.kind == "question":
+                label = _text(loaded, node.label, language, node, index).text
+                choices = tuple(c.name for c in loaded.state.choices(node, index)) if node.list_name else ()
+                shown = _display(loaded, node, path, "", language) if node.type == "calculate" else ""
+                signature[path] = (relevant, label, loaded.state.required(node, index), choices, shown)
+            else:
+                signature[path] = (relevant, _text(loaded, node.label, language, node, index).text if node.label else "")
+    return signature
+
+
+def indicators_on(loaded: Loaded, page: Node) -> list[str]:
+    """Codes of the indicators a page's questions feed or its ratios and bands read."""
+    names = {node.name for node in loaded.form.walk(page) if node.kind == "question"}
+    codes = []
+    for code, indicator in loaded.form.indicators.items():
+        references: set[str] = set(indicator.questions)
+        for expression in (indicator.numerator, indicator.denominator, indicator.value):
+            if expression is not None:
+                references |= expression.references
+        if references & names:
+            codes.append(code)
+    return codes
+
+
+def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[tuple[str, Text, IndicatorResult]]:
+    rows = []
+    for code in codes:
+        indicator = loaded.form.indicators[code]
+        rows.append((code, _text(loaded, indicator.label, language), score_indicator(loaded.form, loaded.state, indicator)))
+    return rows
+
+
+def page_of(loaded: Loaded, path: str) -> int | None:
+    """The number (1-based) of the page holding an answer path."""
+    parsed = loaded.form.by_name.get(path.split("/")[-1].split("[")[0])
+    if parsed is None:
+        return None
+    for number, page in enumerate(loaded.form.pages, start=1):
+        if parsed is page or any(node is parsed for node in loaded.form.walk(page)):
+            return number
+    return None
+
+
+__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "page_of", "page_signature",
+           "problem_message", "question", "repeat_chain", "tree"]
