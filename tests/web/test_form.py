@@ -66,7 +66,7 @@ def test_every_question_type_is_rendered_accessibly(client, filler):
     assert 'id="q-fixed"' in page and 'name="a:fixed"' not in page  # read-only: shown, not editable
     assert 'name="a:secret"' not in page                           # hidden: not shown
     choices = client.get(f"/responses/{filler.response_id}/pages/2").get_data(as_text=True)
-    assert '<fieldset class="choices" aria-required="true">' in choices and "<legend>" in choices
+    assert '<fieldset class="choices" role="radiogroup" aria-required="true">' in choices and "<legend>" in choices
     assert 'type="radio" id="q-sop-1" name="a:sop" value="yes"' in choices
     assert 'type="checkbox" id="q-agencies-1" name="a:agencies" value="police"' in choices
     assert '<select id="q-country-input" name="a:country"' in choices

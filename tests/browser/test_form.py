@@ -1,0 +1,176 @@
+"""Officials fill the BAN questionnaire in a real Chromium, in two languages, with and without JavaScript."""
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Answer, Response, ResponseStatus, User
+from app.services import responses as service
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe.min.js"
+AL_INSTITUTION = "Zyra e Koordinatorit Kombëtar kundër Trafikimit"
+
+
+def _sign_in(page, base, email, language=None):
+    page.goto(f"{base}/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill("matrica-demo")
+    page.locator("form button.primary").click()
+    page.wait_for_url(f"{base}/")
+    if language:
+        page.locator("#language-select").select_option(language)
+        page.locator(".language-switcher button").click()
+        page.wait_for_load_state()
+
+
+def _autosaved(page, selector, value):
+    page.locator(selector).fill(value)
+    page.locator(selector).press("Tab")
+
+
+def _wait_saved(page, question_id):
+    page.locator(f"#{question_id}-feedback .saved").wait_for()
+
+
+def _answer_the_rest(app, response_id, email):
+    """Answer every still-missing relevant question through the service, as another session would."""
+    with app.app_context():
+        actor = db.session.scalars(select(User).where(User.email == email)).one()
+        for _round in range(10):
+            loaded = service.load(db.session.get(Response, response_id))
+            missing = [p for p in loaded.state.problems() if p.code == "required"]
+            if not missing:
+                break
+            batch = {}
+            for problem in missing:
+                node = problem.node
+                value = {"integer": "0", "decimal": "0", "date": date.today().isoformat(), "text": "—"}.get(node.type)
+                if node.list_name:
+                    names = [c.name for c in loaded.form.choices[node.list_name]]
+                    value = "no" if "no" in names else names[0]
+                batch[problem.path] = service.Submitted(value, None, loaded.answers[problem.path].version
+                                                        if problem.path in loaded.answers else 0)
+            outcomes = service.save_answers(actor, loaded, batch)
+            assert not service.rejected(outcomes), outcomes
+            db.session.commit()
+
+
+def _response_id(app, institution):
+    with app.app_context():
+        return db.session.scalars(select(Response.id).join(Response.institution)
+                                  .where(Response.institution.has(name=institution))).one()
+
+
+@pytest.mark.parametrize("email,language,institution,texts", [
+    ("official.rs@example.org", "sr_Latn", "Centar za zaštitu žrtava trgovine ljudima",
+     {"saved": "Sačuvano", "too_many": "Identifikovanih žrtava ne može biti više od pretpostavljenih.",
+      "submit": "Predaj odgovor", "submitted": "Predato"}),
+    ("official.al@example.org", "sq", AL_INSTITUTION,
+     {"saved": "U ruajt", "too_many": "Viktimat e identifikuara nuk mund të jenë më shumë se viktimat e supozuara.",
+      "submit": "Dorëzo përgjigjen", "submitted": "Dorëzuar"}),
+])
+def test_official_fills_and_submits_the_ban_questionnaire(app, live_server, page, email, language, institution, texts):
+    response_id = _response_id(app, institution)
+    base = live_server
+    _sign_in(page, base, email, language)
+    page.goto(f"{base}/responses/{response_id}/pages/1")
+    assert page.locator("html").get_attribute("lang") == language.replace("_", "-")
+    _autosaved(page, "#q-contact_name-input", "Ana Petrović")
+    _wait_saved(page, "q-contact_name")
+    _autosaved(page, "#q-contact_email-input", "ana@institution.gov")
+    _wait_saved(page, "q-contact_email")
+    assert texts["saved"] in page.locator("#save-status").inner_text()
+
+    page.goto(f"{base}/responses/{response_id}/pages/3")
+    page.locator("#q-id_nrm input[value='yes']").check()
+    _wait_saved(page, "q-id_nrm")
+    _autosaved(page, "#q-id_nrm-evidence", "Zakon o NRM, čl. 4")
+    page.locator("#q-id_nrm-feedback .saved").wait_for()
+    # Skip logic: the foreign-nationals question appears once someone is identified.
+    assert page.locator("#q-id_foreign").is_hidden()
+    _autosaved(page, "#q-id_presumed-input", "10")
+    _wait_saved(page, "q-id_presumed")
+    _autosaved(page, "#q-id_women-input", "4")
+    _wait_saved(page, "q-id_women")
+    page.locator("#q-id_foreign").wait_for(state="visible")
+    # A constraint error in the official's language; nothing stored.
+    _autosaved(page, "#q-id_boys-input", "9")
+    error = page.locator("#q-id_boys-error")
+    error.wait_for()
+    assert error.inner_text() == texts["too_many"]
+    assert page.locator("#q-id_boys-input").get_attribute("aria-invalid") == "true"
+    _autosaved(page, "#q-id_boys-input", "2")
+    _wait_saved(page, "q-id_boys")
+    page.wait_for_function("() => !document.querySelector('#q-id_boys-input').hasAttribute('aria-invalid')")
+    assert "6" in page.locator("#q-id_total_note").inner_text()
+    # Reload: every answer is still there.
+    page.reload()
+    assert page.locator("#q-id_presumed-input").input_value() == "10"
+    assert page.locator("#q-id_women-input").input_value() == "4"
+    assert page.locator("#q-id_boys-input").input_value() == "2"
+    assert page.locator("#q-id_nrm input[value='yes']").is_checked()
+    assert page.locator("#q-id_nrm-evidence").input_value() == "Zakon o NRM, čl. 4"
+    page.goto(f"{base}/responses/{response_id}/pages/1")
+    assert page.locator("#q-contact_name-input").input_value() == "Ana Petrović"
+
+    _answer_the_rest(app, response_id, email)
+    page.goto(f"{base}/responses/{response_id}/submit")
+    page.get_by_role("button", name=texts["submit"]).click()
+    page.wait_for_url(f"{base}/responses/{response_id}")
+    assert texts["submitted"] in page.locator(".facts").inner_text()
+    with app.app_context():
+        assert db.session.get(Response, response_id).status == ResponseStatus.SUBMITTED
+
+
+def test_without_javascript_a_section_saves_as_a_plain_form(app, live_server, no_js_page):
+    page = no_js_page
+    response_id = _response_id(app, AL_INSTITUTION)
+    page.goto(f"{live_server}/login")
+    page.locator("#email").fill("official.al@example.org")
+    page.locator("#password").fill("matrica-demo")
+    page.locator("form button.primary").click()
+    page.goto(f"{live_server}/responses/{response_id}/pages/6")
+    page.locator("#q-co_claims-input").fill("5")
+    page.locator("#q-co_criminal_claim input[value='partially']").check()
+    page.locator("#q-co_criminal_claim-evidence").fill("Kodi i Procedurës Penale, neni 61")
+    page.locator("button.primary", has_text="Ruaj këtë seksion").click()
+    page.wait_for_load_state()
+    assert "Përgjigjet tuaja në këtë faqe u ruajtën." in page.locator("#flash").inner_text()
+    # The questions that depend on the claims appear after the save (no JavaScript to swap them in).
+    assert page.locator("#q-co_awarded_cases").is_visible()
+    page.locator("#q-co_awarded_cases-input").fill("9")
+    page.locator("button.primary", has_text="Ruaj këtë seksion").click()
+    assert "Nuk mund të kalojë kërkesat e paraqitura." in page.locator("#q-co_awarded_cases-error").inner_text()
+    with app.app_context():
+        stored = {a.path: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))}
+    assert stored["co_claims"] == "5" and stored["co_criminal_claim"] == "partially" and "co_awarded_cases" not in stored
+
+
+def test_form_pages_have_no_serious_accessibility_violations(app, live_server, axe_page):
+    page = axe_page
+    response_id = _response_id(app, "Centar za zaštitu žrtava trgovine ljudima")
+    _sign_in(page, live_server, "official.rs@example.org")
+    paths = [f"/responses/{response_id}", f"/responses/{response_id}/submit", f"/responses/{response_id}/history"]
+    paths += [f"/responses/{response_id}/pages/{n}" for n in range(1, 9)]
+    problems = []
+    for path in paths:
+        page.goto(f"{live_server}{path}")
+        if path.endswith("/pages/3"):  # with an error shown, too
+            page.locator("#q-id_presumed-input").fill("1")
+            page.locator("#q-id_presumed-input").press("Tab")
+            page.locator("#q-id_presumed-feedback .saved").wait_for()
+            page.locator("#q-id_women-input").fill("5")
+            page.locator("#q-id_women-input").press("Tab")
+            page.locator("#q-id_boys-input").fill("9")
+            page.locator("#q-id_boys-input").press("Tab")
+            page.locator("#q-id_boys-error").wait_for()
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        for violation in result["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
+    assert not problems, json.dumps(problems, indent=1)
