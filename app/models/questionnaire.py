@@ -38,9 +38,11 @@ class QuestionnaireVersion(db.Model):
     label: Mapped[str] = mapped_column(String(100), default="")  # the XLSForm settings ``version``
     status: Mapped[VersionStatus] = mapped_column(str_enum(VersionStatus, "version_status"),
                                                   default=VersionStatus.DRAFT)
-    definition: Mapped[dict] = mapped_column(JSON)          # the parsed, validated definition
+    # Deferred: loaded only when a version is compiled (once per process) or downloaded, not
+    # with every response that refers to its version.
+    definition: Mapped[dict] = mapped_column(JSON, deferred=True)   # the parsed, validated definition
     source_filename: Mapped[str] = mapped_column(String(255), default="")
-    source_file: Mapped[bytes | None] = mapped_column(LargeBinary)  # the uploaded .xlsx, kept as sent
+    source_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # the .xlsx as uploaded
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

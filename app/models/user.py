@@ -33,8 +33,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Loaded with the user (one query per request for the signed-in user and their scope).
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan",
-                                                       order_by="RoleAssignment.id")
+                                                       order_by="RoleAssignment.id", lazy="selectin")
 
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: ends sessions and spends links issued before."""

@@ -38,6 +38,7 @@ class Loaded:
     answers: dict[str, Answer]
     state: FormState
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
+    after: FormState | None = None   # after a successful save: the state the saved answers make
 
     @property
     def editable(self) -> bool:
@@ -139,7 +140,10 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
     if parsed:
         answers = {p: a.value or "" for p, a in loaded.answers.items()}
         answers.update(parsed)
-        trial = FormState(loaded.form, answers, today=loaded.state.today)
+        evidence = {p: a.evidence or "" for p, a in loaded.answers.items()}
+        evidence.update({p: o.evidence for p, o in outcomes.items() if o.status == "pending" and o.evidence is not None})
+        trial = FormState(loaded.form, answers, evidence, today=loaded.state.today)
+        loaded.after = trial
         for path, value in parsed.items():
             node, index = _target(loaded, path)
             if trial.relevant.get(path, False) and trial.check_value(node, index, value):

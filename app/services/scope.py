@@ -118,15 +118,15 @@ def scoped(user: User | None, model: type[T], access: Access = "read") -> Select
     raise TypeError(f"no scoping rule for {model.__name__}")
 
 
-def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "read") -> T:
+def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "read", options=()) -> T:
     """The row ``ident`` of ``model`` if ``user`` may access it as ``access``.
 
     404 when the user may not even read it, 403 when they may read it but not ``access`` it.
     """
     pk = model.id  # type: ignore[attr-defined]
-    row = db.session.scalars(scoped(user, model, "read").where(pk == ident)).first()
-    if row is None:
-        raise NotFound()
-    if access != "read" and db.session.scalars(scoped(user, model, access).where(pk == ident)).first() is None:
+    row = db.session.scalars(scoped(user, model, access).where(pk == ident).options(*options)).first()
+    if row is not None:
+        return row
+    if access != "read" and db.session.scalars(scoped(user, model, "read").where(pk == ident)).first() is not None:
         raise Forbidden()
-    return row
+    raise NotFound()

@@ -148,31 +148,33 @@ class NodeView:
     can_add: bool = False
 
 
+def view_of(loaded: Loaded, node: Node, index: Index, language: str, errors: dict[str, str] | None = None,
+            outcomes: dict[str, Outcome] | None = None, posted: dict[str, tuple] | None = None) -> Any:
+    """One node as a view: a question, or a group or repeat with everything inside it."""
+    errors, outcomes, posted = errors or {}, outcomes or {}, posted or {}
+    path = node_path(node, index)
+    if node.kind == "question":
+        raw = posted.get(path)
+        return question(loaded, node, index, language, error=errors.get(path), outcome=outcomes.get(path),
+                        posted=raw[0] if raw else None, posted_evidence=raw[1] if raw else None)
+    view = NodeView(node, index, path, html_id(path), loaded.state.relevant.get(path, True),
+                    _text(loaded, node.label, language, node, index) if node.label else None)
+    if node.kind == "group":
+        view.children = [view_of(loaded, child, index, language, errors, outcomes, posted) for child in node.children]
+    else:
+        count = loaded.state.count(node, index)
+        view.instances = [(number, [view_of(loaded, child, index + (number,), language, errors, outcomes, posted)
+                                    for child in node.children]) for number in range(1, count + 1)]
+        view.can_add = loaded.editable and node.repeat_count is None
+    return view
+
+
 def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | None = None,
          outcomes: dict[str, Outcome] | None = None, posted: dict[str, tuple] | None = None) -> list[Any]:
     """The page's nodes as views, in document order."""
-    errors, outcomes, posted = errors or {}, outcomes or {}, posted or {}
-
-    def build(node: Node, index: Index) -> Any:
-        path = node_path(node, index)
-        if node.kind == "question":
-            raw = posted.get(path)
-            return question(loaded, node, index, language, error=errors.get(path), outcome=outcomes.get(path),
-                            posted=raw[0] if raw else None, posted_evidence=raw[1] if raw else None)
-        view = NodeView(node, index, path, html_id(path), loaded.state.relevant.get(path, True),
-                        _text(loaded, node.label, language, node, index) if node.label else None)
-        if node.kind == "group":
-            view.children = [build(child, index) for child in node.children]
-        else:
-            count = loaded.state.count(node, index)
-            view.instances = [(number, [build(child, index + (number,)) for child in node.children])
-                              for number in range(1, count + 1)]
-            view.can_add = loaded.editable and node.repeat_count is None
-        return view
-
     if page.kind == "repeat":  # a repeat at the top level is a page of its own
-        return [build(page, ())]
-    return [build(child, ()) for child in page.children]
+        return [view_of(loaded, page, (), language, errors, outcomes, posted)]
+    return [view_of(loaded, child, (), language, errors, outcomes, posted) for child in page.children]
 
 
 def page_signature(loaded: Loaded, page: Node, language: str) -> dict[str, tuple]:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import current_language
@@ -73,10 +74,12 @@ def _can_answer(response: Response) -> bool:
     return allowed is not None and service.is_editable(response)
 
 
-def _pages(loaded: service.Loaded):
+def _pages(loaded: service.Loaded, only: int | None = None):
     language = current_language()
     result = []
     for number, page in enumerate(loaded.form.pages, start=1):
+        if only is not None and number != only:
+            continue
         label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
         answered, total = loaded.state.progress(page)
         applies = page.name.startswith("_page") or loaded.state.relevant.get(page.name, True)
@@ -86,8 +89,11 @@ def _pages(loaded: service.Loaded):
 
 # -- the form ---------------------------------------------------------------------------
 
+_WITH_VERSION = (joinedload(Response.cycle).joinedload(Cycle.questionnaire_version),)
+
+
 def _load_for(response_id: int, access: str = "read"):
-    response = get_scoped(_user(), Response, response_id, access)
+    response = get_scoped(_user(), Response, response_id, access, options=_WITH_VERSION)
     try:
         loaded = service.load(response)
     except service.ResponseError as exc:
@@ -237,12 +243,18 @@ def autosave(response_id: int):
                                _("Not saved: someone else changed this answer at the same time."))
         return _fragment(body, 422 if outcome.status == "invalid" else 409)
     db.session.commit()
-    fresh = service.load(loaded.response)
+    # The state the saved answers make was already computed to check them: no second load.
+    fresh = service.Loaded(loaded.response, loaded.form, loaded.answers, loaded.after or loaded.state)
     after = _form.page_signature(fresh, page_node, language)
-    changed_paths = {p for p, sig in after.items() if before.get(p) != sig and p != path}
-    changed = [view for view in _walk_views(_form.tree(fresh, page_node, language)) if view.path in changed_paths
-               and not (view.node.type == "calculate" and not view.node.label)]  # shown only through notes
-    changed = _outermost(changed)
+    targets = [(service.node_at(fresh, p), p) for p, sig in after.items() if before.get(p) != sig and p != path]
+    targets.sort(key=lambda t: (sum(1 for _ in t[0][0].ancestors()), t[1]))  # outer nodes first
+    changed = []
+    for (target_node, target_index), changed_path in targets:
+        if target_node.type == "calculate" and not target_node.label:
+            continue  # shown only through the notes that cite it
+        if any(changed_path.startswith(outer.path + "/") or _inside(target_node, outer.node) for outer in changed):
+            continue  # already re-rendered with the group around it
+        changed.append(_form.view_of(fresh, target_node, target_index, language))
     saved_problem = fresh.state.problem(node, index, path)
     error = _form.problem_message(fresh, node, saved_problem.code, language) \
         if saved_problem and saved_problem.code == "evidence_required" else None
@@ -250,34 +262,14 @@ def autosave(response_id: int):
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
     body = render_template("responses/_autosave.html", q=view, response=fresh.response, number=number,
-                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh),
+                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, number),
                            indicators=_form.indicator_rows(fresh, _form.indicators_on(fresh, page_node), language),
                            status_text=status_text, loaded=fresh)
     return _fragment(body, 200)
 
 
-def _walk_views(views):
-    for view in views:
-        yield view
-        if isinstance(view, _form.NodeView):
-            yield from _walk_views(view.children)
-            for _number, children in view.instances:
-                yield from _walk_views(children)
-
-
-def _outermost(views):
-    """Changed views not inside another changed view (a group re-rendered carries its children)."""
-    chosen = []
-    inside = set()
-    for view in views:
-        if view.path in inside:
-            continue
-        chosen.append(view)
-        if isinstance(view, _form.NodeView):
-            inside |= {v.path for v in _walk_views(view.children)}
-            for _n, children in view.instances:
-                inside |= {v.path for v in _walk_views(children)}
-    return chosen
+def _inside(node, outer) -> bool:
+    return any(ancestor is outer for ancestor in node.ancestors())
 
 
 def _fragment(body: str, status: int):

@@ -49,6 +49,7 @@ class Node:
     children: list[Node] = field(default_factory=list)
     parent: Node | None = field(default=None, repr=False)
     repeat: Node | None = field(default=None, repr=False)   # the nearest enclosing repeat
+    chain: tuple = field(default=(), repr=False)            # enclosing repeats, outermost first
 
     @property
     def is_input(self) -> bool:
@@ -121,6 +122,7 @@ class CompiledForm:
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)
         self.calculation_order = self._calculation_order()
+        self.looks_forward = self._looks_forward()
 
     # -- construction -----------------------------------------------------------------
     def _build_tree(self, rows: list[dict]) -> None:
@@ -155,6 +157,7 @@ class CompiledForm:
                 scores = [c.score for c in self.choices.get(node.list_name, []) if c.score is not None]
                 if scores:
                     node.max_score = sum(s for s in scores if s > 0) if base == "select_multiple" else max(scores)
+            node.chain = tuple(reversed([a for a in node.ancestors() if a.kind == "repeat"]))
             parent.children.append(node)
             self.by_name[node.name] = node
             if kind in ("group", "repeat"):
@@ -178,6 +181,18 @@ class CompiledForm:
         for name in calculations:
             visit(name, set())
         return order
+
+    def _looks_forward(self) -> bool:
+        """Whether any expression refers to a question later in the form (then evaluating the
+        form takes a second pass, so that every value is known)."""
+        order = {node.name: position for position, node in enumerate(self.walk())}
+        for node in self.walk():
+            for expression in (node.relevant, node.calculation, node.repeat_count, node.default,
+                               node.required, node.read_only):
+                if isinstance(expression, Expression) and any(
+                        order.get(name, -1) >= order[node.name] for name in expression.references):
+                    return True
+        return False
 
     # -- queries ----------------------------------------------------------------------
     @property

@@ -19,19 +19,21 @@ from app.xlsform.expressions import Expression, ExpressionError, NodeSet, to_boo
 from app.xlsform.values import parse_input, typed, InputError
 
 Index = tuple[int, ...]
+_NO_REPEAT: list[Index] = [()]
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
 MAX_INSTANCES = 200  # per repeat, per parent instance
 
 
-def repeat_chain(node: Node) -> list[Node]:
+def repeat_chain(node: Node) -> tuple[Node, ...]:
     """The repeats enclosing ``node``, outermost first (not ``node`` itself)."""
-    chain = [ancestor for ancestor in node.ancestors() if ancestor.kind == "repeat"]
-    return list(reversed(chain))
+    return node.chain
 
 
 def node_path(node: Node, index: Index) -> str:
     """``name``, or ``shelter[2]/beds`` inside a repeat; for a repeat node, its container ``shelter``."""
-    parts = [f"{repeat.name}[{i}]" for repeat, i in zip(repeat_chain(node), index)]
+    if not node.chain:
+        return node.name
+    parts = [f"{repeat.name}[{i}]" for repeat, i in zip(node.chain, index)]
     return "/".join(parts + [node.name])
 
 
@@ -69,7 +71,7 @@ class _Context:
 
     def __init__(self, state: FormState, node: Node, index: Index, value: Any = "", choice: Choice | None = None):
         self.state, self.node, self.index, self.value, self.choice = state, node, index, value, choice
-        self.chain = repeat_chain(node) + ([node] if node.kind == "repeat" and len(index) > len(repeat_chain(node)) else [])
+        self.chain = node.chain + ((node,) if node.kind == "repeat" and len(index) > len(node.chain) else ())
 
     def lookup(self, name: str) -> Any:
         target = self.state.form.by_name.get(name)
@@ -117,12 +119,14 @@ class FormState:
             parsed = parse_path(form, path)
             if parsed is not None and parsed[0].kind == "question":
                 self.values[path] = typed(parsed[0], stored)
-        for _pass in range(2):
+        for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
 
     # -- instances --------------------------------------------------------------------
     def instances(self, node: Node) -> list[Index]:
         """Every repeat index at which ``node`` exists (for a repeat node: its containers)."""
+        if not node.chain:
+            return _NO_REPEAT
         indexes: list[Index] = [()]
         for repeat in repeat_chain(node):
             expanded: list[Index] = []

@@ -1,0 +1,28 @@
+"""The baseline for bench/autosave.py: a bare Flask endpoint that does one INSERT and a commit."""
+import os
+
+from flask import Flask, request
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert
+
+engine = create_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
+metadata = MetaData()
+rows = Table("bench_bare", metadata, Column("id", Integer, primary_key=True), Column("value", String(50)))
+if engine.dialect.name == "sqlite":
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+metadata.create_all(engine)
+app = Flask(__name__)
+
+
+@app.post("/insert")
+def insert_one():
+    with engine.begin() as connection:
+        connection.execute(insert(rows).values(value=request.form.get("value", "")[:50]))
+    return "ok"
