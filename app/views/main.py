@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from app.extensions import db
 from app.forms.auth import ProfileForm
 from app.i18n import LANGUAGES, normalise_language
 from app.models import Country, Cycle, CycleStatus, Institution, Response
+from app.services import responses as responses_service
 from app.services import users
 from app.services.scope import scope_of, scoped
 from app.views._render import render, safe_next
@@ -31,8 +32,10 @@ def home():
     institution_counts = dict(db.session.execute(
         scoped(user, Institution).with_only_columns(Institution.country_id, func.count())
         .group_by(Institution.country_id)).all())
+    progress = {r.id: responses_service.load(r).state.progress() for r in responses
+                if r.cycle.questionnaire_version is not None and r.institution_id in scope.institutions}
     return render("main/home.html", scope=scope, responses=responses, countries=countries,
-                  institution_counts=institution_counts)
+                  institution_counts=institution_counts, progress=progress)
 
 
 @bp.route("/language", methods=["POST"])

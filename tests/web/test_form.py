@@ -319,3 +319,10 @@ def test_respondent_home_shows_progress(client, filler):
     filler.autosave("count", "5")
     listing = client.get("/responses/").get_data(as_text=True)
     assert re.search(r"Test cycle</a></td>.*?<td>2 of \d+</td>", listing, flags=re.S)  # count + the default date
+
+
+def test_home_lists_the_institutions_responses_with_progress(client, filler):
+    filler.autosave("count", "5")
+    home = client.get("/").get_data(as_text=True)
+    assert "Test cycle" in home and "2026 annual monitoring" in home
+    assert re.search(r"Test cycle</a></td>.*?<progress value=\"2\"", home, flags=re.S)
