@@ -5,6 +5,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -56,21 +57,39 @@ def page(browser):
     assert not errors, f"browser console errors: {errors}"
 
 
-@pytest.fixture
-def no_js_page(browser):
-    """A page with JavaScript switched off: what a person without it gets."""
-    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+def _page_in_new_context(browser, **options):
+    context = browser.new_context(locale="en-GB", **options)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def no_js_page(browser):
+    """A page with JavaScript switched off: what a person without it gets."""
+    yield from _page_in_new_context(browser, java_script_enabled=False)
 
 
 @pytest.fixture
 def axe_page(browser):
     """A page whose context bypasses the CSP so that axe-core can be injected."""
-    context = browser.new_context(locale="en-GB", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    yield from _page_in_new_context(browser, bypass_csp=True)
+
+
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe.min.js"
+
+
+def serious_violations(page, base: str, paths, before_audit=None) -> list:
+    """Run axe-core on each page; the serious and critical violations, with where they are."""
+    problems = []
+    for path in paths:
+        page.goto(f"{base}{path}")
+        if before_audit is not None:
+            before_audit(page, path)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        for violation in result["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
+    return problems

@@ -1,12 +1,11 @@
 """A person signs in, switches language and signs out, in a real Chromium."""
 import json
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import serious_violations
 
-AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe.min.js"
+pytestmark = pytest.mark.browser
 
 
 def _sign_in(page, base, email):
@@ -52,12 +51,5 @@ def test_core_pages_have_no_serious_accessibility_violations(live_server, axe_pa
     pages = ["/login"]
     _sign_in(page, live_server, "admin@example.org")
     pages += ["/", "/responses/", "/admin/", "/admin/users", "/admin/institutions", "/admin/cycles", "/account"]
-    problems = []
-    for path in pages:
-        page.goto(f"{live_server}{path}")
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        for violation in result["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
+    problems = serious_violations(page, live_server, pages)
     assert not problems, json.dumps(problems, indent=1)
