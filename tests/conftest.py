@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 from app import create_app
 from app.cli import DEMO_PASSWORD, load_demo
 from app.extensions import db
-from app.models import Country, Institution, InstitutionKind, Role, User
+from app.models import Country, Institution, InstitutionKind, Role
 from app.services import users as user_service
 from tests.html_checks import check_html
 

@@ -11,7 +11,7 @@ from app.scoring import IndicatorResult, score_indicator
 from app.services.responses import Loaded, Outcome
 from app.xlsform.compiled import Node
 from app.xlsform.expressions import Expression, to_string
-from app.xlsform.state import Index, node_path, repeat_chain
+from app.xlsform.state import Index, node_path
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -228,4 +228,4 @@ def page_of(loaded: Loaded, path: str) -> int | None:
 
 
 __all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "page_of", "page_signature",
-           "problem_message", "question", "repeat_chain", "tree"]
+           "problem_message", "question", "tree", "view_of"]

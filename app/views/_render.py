@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import make_response, render_template, request
-from flask_htmx import HTMX
+from flask import make_response, render_template
 from jinja2_fragments.flask import render_block
 
 from app.extensions import htmx
@@ -33,6 +32,3 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
-
-
-__all__ = ["HTMX", "render", "safe_next", "wants_fragment"]

@@ -14,7 +14,7 @@ from app.i18n import LANGUAGES, current_language
 from app.models import (AuditEvent, Country, Cycle, CycleStatus, Institution, InstitutionKind, Questionnaire,
                         QuestionnaireVersion, Response, Role, RoleAssignment, User, VersionStatus)
 from app.services import audit, cycles, mail, org, users
-from app.services.scope import get_scoped, scoped
+from app.services.scope import get_scoped
 from app.views._messages import error_message
 from app.views._render import render
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import current_language
-from app.models import Answer, Country, Cycle, Institution, Response, ResponseStatus, User
+from app.models import Country, Cycle, Institution, Response, User
 from app.services import responses as service
 from app.services.scope import get_scoped, scoped
 from app.views import _form
-from app.views._render import render, wants_fragment
-from app.xlsform.state import FormState, node_path
+from app.views._render import render
+from app.xlsform.state import node_path
 
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 

@@ -340,7 +340,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         if evidence not in EVIDENCE_VALUES:
             b.error(survey_name, row, col("survey", "evidence"), "bad_evidence", value=record.get("evidence"))
         questions.append(record)
-    for kind, row, name in stack:
+    for _kind, row, name in stack:
         b.error(survey_name, row, col("survey", "type"), "unclosed", name=name)
 
     # expressions

@@ -7,7 +7,7 @@ from app.xlsform.definition import build, to_sheets
 from app.xlsform.issues import DefinitionError
 from app.xlsform.source import read_folder, to_xlsx, write_folder
 from app.xlsform.workbook import read_workbook, write_workbook
-from tests.xlsform_builders import EXPECTED_CODE, HOSTILE, SAMPLE, SHIPPED, minimal, workbook
+from tests.xlsform_builders import EXPECTED_CODE, HOSTILE, SAMPLE, SHIPPED, workbook
 
 
 def _check(data: bytes):
