@@ -9,6 +9,10 @@ UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
 
 def check_html(text: str, *, fragment: bool = False):
+    # html5lib 1.1 predates <template> parsing; the spec (and htmx 2's out-of-band swaps) let a
+    # template hold table rows, which is what Matrica's fragments put there. Check them as
+    # rows of a table.
+    text = text.replace("<template>", "<table><tbody>").replace("</template>", "</tbody></table>")
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
     try:
         tree = parser.parseFragment(text) if fragment else parser.parse(text)

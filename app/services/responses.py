@@ -33,12 +33,21 @@ class ResponseError(ValueError):
 
 @dataclass
 class Loaded:
+    """A response with its compiled form and answers; its state is evaluated when first asked for."""
     response: Response
     form: CompiledForm
     answers: dict[str, Answer]
-    state: FormState
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
     after: FormState | None = None   # after a successful save: the state the saved answers make
+    today: date | None = None
+    evaluated: FormState | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> FormState:
+        if self.evaluated is None:
+            self.evaluated = FormState(self.form, {p: a.value or "" for p, a in self.answers.items()},
+                                       {p: a.evidence or "" for p, a in self.answers.items()}, today=self.today)
+        return self.evaluated
 
     @property
     def editable(self) -> bool:
@@ -83,9 +92,7 @@ def form_of(response: Response) -> CompiledForm:
 def load(response: Response, today: date | None = None) -> Loaded:
     form = form_of(response)
     answers = {a.path: a for a in db.session.scalars(select(Answer).where(Answer.response_id == response.id))}
-    state = FormState(form, {p: a.value or "" for p, a in answers.items()},
-                      {p: a.evidence or "" for p, a in answers.items()}, today=today)
-    return Loaded(response, form, answers, state)
+    return Loaded(response, form, answers, today=today)
 
 
 def _require_editable(response: Response) -> None:
@@ -104,7 +111,7 @@ def _target(loaded: Loaded, path: str) -> tuple[Node, Index]:
     node, index = parsed
     if node.kind != "question" or not node.is_input or (node.read_only is True):
         raise ResponseError("not_answerable")
-    if index not in loaded.state.instances(node):
+    if node.chain and index not in loaded.state.instances(node):  # outside repeats: always there
         raise ResponseError("unknown_question")
     return node, index
 
@@ -142,7 +149,7 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
         answers.update(parsed)
         evidence = {p: a.evidence or "" for p, a in loaded.answers.items()}
         evidence.update({p: o.evidence for p, o in outcomes.items() if o.status == "pending" and o.evidence is not None})
-        trial = FormState(loaded.form, answers, evidence, today=loaded.state.today)
+        trial = FormState(loaded.form, answers, evidence, today=loaded.today)
         loaded.after = trial
         for path, value in parsed.items():
             node, index = _target(loaded, path)

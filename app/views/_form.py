@@ -177,23 +177,6 @@ def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | Non
     return [view_of(loaded, child, (), language, errors, outcomes, posted) for child in page.children]
 
 
-def page_signature(loaded: Loaded, page: Node, language: str) -> dict[str, tuple]:
-    """What may change elsewhere on a page when one answer changes: relevance, texts, choices."""
-    signature: dict[str, tuple] = {}
-    for node in loaded.form.walk(page):
-        for index in loaded.state.instances(node):
-            path = node_path(node, index)
-            relevant = loaded.state.relevant.get(path, True)
-            if node.kind == "question":
-                label = _text(loaded, node.label, language, node, index).text
-                choices = tuple(c.name for c in loaded.state.choices(node, index)) if node.list_name else ()
-                shown = _display(loaded, node, path, "", language) if node.type == "calculate" else ""
-                signature[path] = (relevant, label, loaded.state.required(node, index), choices, shown)
-            else:
-                signature[path] = (relevant, _text(loaded, node.label, language, node, index).text if node.label else "")
-    return signature
-
-
 def indicators_on(loaded: Loaded, page: Node) -> list[str]:
     """Codes of the indicators a page's questions feed or its ratios and bands read."""
     names = {node.name for node in loaded.form.walk(page) if node.kind == "question"}
@@ -227,5 +210,5 @@ def page_of(loaded: Loaded, path: str) -> int | None:
     return None
 
 
-__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "page_of", "page_signature",
+__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "page_of",
            "problem_message", "question", "tree", "view_of"]

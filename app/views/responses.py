@@ -213,14 +213,12 @@ def autosave(response_id: int):
         abort(400)
     page_node = _page_or_404(loaded, number)
     language = current_language()
-    parsed = loaded.form.by_name.get(path.split("/")[-1].split("[")[0])
     target = service.node_at(loaded, path)
-    if target is None or parsed is None:
+    if target is None:
         return _autosave_error(_status_message("unknown_question"), 422)
     node, index = target
-    if node_path(node, index) != path or not any(path == p for _n, _i, p in loaded.state.input_paths(page_node)):
+    if node_path(node, index) != path or not node.is_input or not _on_page(node, page_node):
         return _autosave_error(_status_message("unknown_question"), 422)
-    before = _form.page_signature(loaded, page_node, language)
     submitted = _submitted_for(loaded, [(node, index, path)])
     if path not in submitted:
         return _autosave_error(_status_message("unknown_question"), 422)
@@ -228,7 +226,7 @@ def autosave(response_id: int):
         outcomes = service.save_answers(_user(), loaded, submitted)
     except service.ResponseError as exc:
         db.session.rollback()
-        return _autosave_error(_status_message(exc.code), 409)
+        return _autosave_error(_status_message(exc.code), 409 if exc.code != "unknown_question" else 422)
     outcome = outcomes[path]
     if service.rejected(outcomes):
         db.session.rollback()
@@ -242,33 +240,44 @@ def autosave(response_id: int):
                                _("Not saved: someone else changed this answer at the same time."))
         return _fragment(body, 422 if outcome.status == "invalid" else 409)
     db.session.commit()
-    # The state the saved answers make was already computed to check them: no second load.
-    fresh = service.Loaded(loaded.response, loaded.form, loaded.answers, loaded.after or loaded.state)
-    after = _form.page_signature(fresh, page_node, language)
-    targets = [(service.node_at(fresh, p), p) for p, sig in after.items() if before.get(p) != sig and p != path]
-    targets.sort(key=lambda t: (sum(1 for _ in t[0][0].ancestors()), t[1]))  # outer nodes first
-    changed = []
-    for (target_node, target_index), changed_path in targets:
-        if target_node.type == "calculate" and not target_node.label:
-            continue  # shown only through the notes that cite it
-        if any(changed_path.startswith(outer.path + "/") or _inside(target_node, outer.node) for outer in changed):
-            continue  # already re-rendered with the group around it
-        changed.append(_form.view_of(fresh, target_node, target_index, language))
+    # The state the saved answers make was computed to check them; only what depends on the
+    # saved question can have changed, so only that is rendered again.
+    fresh = service.Loaded(loaded.response, loaded.form, loaded.answers, evaluated=loaded.after)
+    changed = _dependents_on_page(fresh, node, index, page_node, language)
     saved_problem = fresh.state.problem(node, index, path)
     error = _form.problem_message(fresh, node, saved_problem.code, language) \
         if saved_problem and saved_problem.code == "evidence_required" else None
     view = _form.question(fresh, node, index, language, error=error, outcome=outcome)
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
+    codes = [code for code in _form.indicators_on(fresh, page_node) if code in fresh.form.indicators_of[node.name]]
     body = render_template("responses/_autosave.html", q=view, response=fresh.response, number=number,
                            changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, number),
-                           indicators=_form.indicator_rows(fresh, _form.indicators_on(fresh, page_node), language),
+                           indicators=_form.indicator_rows(fresh, codes, language),
                            status_text=status_text, loaded=fresh)
     return _fragment(body, 200)
 
 
 def _inside(node, outer) -> bool:
     return any(ancestor is outer for ancestor in node.ancestors())
+
+
+def _on_page(node, page) -> bool:
+    return node is page or _inside(node, page) or any(child is node for child in page.children)
+
+
+def _dependents_on_page(loaded, saved, saved_index, page, language) -> list:
+    """Views of the page's nodes that depend on the saved question (outermost only)."""
+    nodes = [n for n in loaded.form.dependents[saved.name]
+             if _on_page(n, page) and not (n.type == "calculate" and not n.label)]  # shown through notes
+    nodes = [n for n in nodes if not any(_inside(n, other) for other in nodes if other is not n)]
+    views = []
+    for node in sorted(nodes, key=lambda n: n.row):
+        for index in loaded.state.instances(node):
+            if node is saved and index == saved_index:
+                continue
+            views.append(_form.view_of(loaded, node, index, language))
+    return views
 
 
 def _fragment(body: str, status: int):

@@ -8,7 +8,11 @@ from typing import Any
 
 from app.xlsform.definition import (METADATA_TYPES, NO, YES, _parameters, normalise_type,
                                     parse_thresholds)
+import re
+
 from app.xlsform.expressions import Expression, parse
+
+_REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
 @dataclass
@@ -123,6 +127,7 @@ class CompiledForm:
                 self.indicators[node.indicator].questions.append(node.name)
         self.calculation_order = self._calculation_order()
         self.looks_forward = self._looks_forward()
+        self.dependents, self.indicators_of = self._dependencies()
 
     # -- construction -----------------------------------------------------------------
     def _build_tree(self, rows: list[dict]) -> None:
@@ -193,6 +198,46 @@ class CompiledForm:
                         order.get(name, -1) >= order[node.name] for name in expression.references):
                     return True
         return False
+
+    def _dependencies(self) -> tuple[dict[str, list[Node]], dict[str, set[str]]]:
+        """For each question: the nodes whose relevance, texts, requirement, choices or value
+        may change when it changes, and the indicators it feeds — through calculations too."""
+        direct: dict[str, set[str]] = {}   # question name -> names of nodes that read it
+
+        def reads(node: Node) -> set[str]:
+            names: set[str] = set()
+            for expression in (node.relevant, node.calculation, node.repeat_count, node.required,
+                               node.read_only, node.choice_filter):
+                if isinstance(expression, Expression):
+                    names |= expression.references
+            for texts in (node.label, node.hint):
+                for text in texts.values():
+                    names |= set(_REFERENCE.findall(text))
+            return {name.strip() for name in names}
+
+        for node in self.walk():
+            for name in reads(node):
+                direct.setdefault(name, set()).add(node.name)
+        calculated = {name for name, node in self.by_name.items() if node.calculation is not None}
+        dependents: dict[str, list[Node]] = {}
+        indicators_of: dict[str, set[str]] = {}
+        readers_of_indicator = {code: set(ind.questions) | {ref for e in (ind.numerator, ind.denominator, ind.value)
+                                                            if e is not None for ref in e.references}
+                                for code, ind in self.indicators.items()}
+        for name in self.by_name:
+            seen: set[str] = set()
+            todo = [name]
+            while todo:
+                current = todo.pop()
+                for reader in direct.get(current, ()):
+                    if reader not in seen:
+                        seen.add(reader)
+                        if reader in calculated:
+                            todo.append(reader)
+            dependents[name] = [self.by_name[n] for n in seen]
+            affected = {name} | {n for n in seen if n in calculated}
+            indicators_of[name] = {code for code, refs in readers_of_indicator.items() if refs & affected}
+        return dependents, indicators_of
 
     # -- queries ----------------------------------------------------------------------
     @property
