@@ -73,11 +73,11 @@ def _can_answer(response: Response) -> bool:
     return allowed is not None and service.is_editable(response)
 
 
-def _pages(loaded: service.Loaded, only: int | None = None):
+def _pages(loaded: service.Loaded, only: set[int] | None = None):
     language = current_language()
     result = []
     for number, page in enumerate(loaded.form.pages, start=1):
-        if only is not None and number != only:
+        if only is not None and number not in only:
             continue
         label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
         answered, total = loaded.state.progress(page)
@@ -251,8 +251,11 @@ def autosave(response_id: int):
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
     codes = [code for code in _form.indicators_on(fresh, page_node) if code in fresh.form.indicators_of[node.name]]
+    # This section's entry in the navigation, and those of sections this answer switches on or off.
+    depending = {id(n) for n in fresh.form.dependents[node.name]}
+    sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
     body = render_template("responses/_autosave.html", q=view, response=fresh.response, number=number,
-                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, number),
+                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
                            indicators=_form.indicator_rows(fresh, codes, language),
                            status_text=status_text, loaded=fresh)
     return _fragment(body, 200)

@@ -143,6 +143,8 @@ def test_groups_appear_and_required_follows_relevance(app, client, filler):
     assert "This section does not apply" in page3 and 'name="a:detail"' not in page3
     body = filler.autosave("sop", "yes", page=2).get_data(as_text=True)
     assert '<li id="page-nav-2" hx-swap-oob="true">' in body  # this page's entry in the navigation, out of band
+    assert re.search(r'<li id="page-nav-3" hx-swap-oob="true">.*?Details</a>\s*<span class="count">0 of 1</span>', body,
+                     flags=re.S)                                # and the section the answer switched on
     page3 = client.get(f"/responses/{filler.response_id}/pages/3").get_data(as_text=True)
     assert 'name="a:detail"' in page3 and "does not apply" not in page3
     body = filler.autosave("agencies", ["other"], page=2).get_data(as_text=True)
