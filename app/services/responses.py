@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Answer, AuditEvent, CycleStatus, Response, ResponseStatus, User
@@ -180,7 +181,11 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
         if changed != 1:
             db.session.expire(existing)
             return _conflict(outcome, db.session.get(Answer, existing.id))
-        db.session.expire(existing)
+        # The row now holds these values: record them on the loaded object without a re-read.
+        for name, value in (("value", outcome.value), ("version", base_version + 1), ("updated_at", now),
+                            ("updated_by_id", actor.id)) + ((("evidence", outcome.evidence),)
+                                                            if outcome.evidence is not None else ()):
+            set_committed_value(existing, name, value)
         outcome.version = base_version + 1
     else:
         if base_version not in (None, 0):
