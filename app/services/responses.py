@@ -134,8 +134,9 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
     """
     outcomes: dict[str, Outcome] = {}
     parsed: dict[str, str] = {}
+    targets = {path: _target(loaded, path) for path in submitted}
     for path, item in submitted.items():
-        node, _index = _target(loaded, path)
+        node, _index = targets[path]
         try:
             value = parse_input(loaded.form, node, item.raw)
             evidence = _clean_evidence(item.evidence)
@@ -153,7 +154,7 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
         trial = FormState(loaded.form, answers, evidence, today=loaded.today)
         loaded.after = trial
         for path, value in parsed.items():
-            node, index = _target(loaded, path)
+            node, index = targets[path]
             if trial.relevant.get(path, False) and trial.check_value(node, index, value):
                 outcomes[path].status, outcomes[path].code = "invalid", "constraint"
     return outcomes

@@ -199,16 +199,22 @@ def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[tupl
     return rows
 
 
-def page_of(loaded: Loaded, path: str) -> int | None:
-    """The number (1-based) of the page holding an answer path."""
-    parsed = loaded.form.by_name.get(path.split("/")[-1].split("[")[0])
-    if parsed is None:
-        return None
+def inside(node: Node, outer: Node) -> bool:
+    return any(ancestor is outer for ancestor in node.ancestors())
+
+
+def on_page(node: Node, page: Node) -> bool:
+    """Whether ``node`` is shown on ``page`` (a top-level group or repeat, or a run of loose questions)."""
+    return node is page or inside(node, page) or any(child is node for child in page.children)
+
+
+def page_of(loaded: Loaded, node: Node) -> int | None:
+    """The number (1-based) of the page showing ``node``."""
     for number, page in enumerate(loaded.form.pages, start=1):
-        if parsed is page or any(node is parsed for node in loaded.form.walk(page)):
+        if on_page(node, page):
             return number
     return None
 
 
-__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "page_of",
+__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "inside", "on_page", "page_of",
            "problem_message", "question", "tree", "view_of"]

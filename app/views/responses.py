@@ -165,7 +165,7 @@ def save_page(response_id: int, number: int):
         errors = {}
         for path, outcome in outcomes.items():
             if outcome.status == "invalid":
-                node = loaded.form.by_name[path.split("/")[-1]]
+                node, _index = service.node_at(loaded, path)
                 errors[path] = _form.problem_message(loaded, node, outcome.code, language, outcome.params)
         fresh = service.load(loaded.response)
         posted = {path: (item.raw, item.evidence) for path, item in submitted.items()}
@@ -217,7 +217,7 @@ def autosave(response_id: int):
     if target is None:
         return _autosave_error(_status_message("unknown_question"), 422)
     node, index = target
-    if node_path(node, index) != path or not node.is_input or not _on_page(node, page_node):
+    if node_path(node, index) != path or not node.is_input or not _form.on_page(node, page_node):
         return _autosave_error(_status_message("unknown_question"), 422)
     submitted = _submitted_for(loaded, [(node, index, path)])
     if path not in submitted:
@@ -261,19 +261,11 @@ def autosave(response_id: int):
     return _fragment(body, 200)
 
 
-def _inside(node, outer) -> bool:
-    return any(ancestor is outer for ancestor in node.ancestors())
-
-
-def _on_page(node, page) -> bool:
-    return node is page or _inside(node, page) or any(child is node for child in page.children)
-
-
 def _dependents_on_page(loaded, saved, saved_index, page, language) -> list:
     """Views of the page's nodes that depend on the saved question (outermost only)."""
     nodes = [n for n in loaded.form.dependents[saved.name]
-             if _on_page(n, page) and not (n.type == "calculate" and not n.label)]  # shown through notes
-    nodes = [n for n in nodes if not any(_inside(n, other) for other in nodes if other is not n)]
+             if _form.on_page(n, page) and not (n.type == "calculate" and not n.label)]  # shown through notes
+    nodes = [n for n in nodes if not any(_form.inside(n, other) for other in nodes if other is not n)]
     views = []
     for node in sorted(nodes, key=lambda n: n.row):
         for index in loaded.state.instances(node):
@@ -285,10 +277,7 @@ def _dependents_on_page(loaded, saved, saved_index, page, language) -> list:
 
 def _fragment(body: str, status: int):
     response = make_response(body, status)
-    response.vary.add("HX-Request")
-    if status >= 400:
-        # htmx swaps 4xx/5xx only when told to; the fragment explains what went wrong.
-        response.headers["HX-Reswap"] = "outerHTML"
+    response.vary.add("HX-Request")  # 409 and 422 are swapped too (htmx-config responseHandling)
     return response
 
 
@@ -305,11 +294,11 @@ def _autosave_error(message: str, status: int):
 @bp.route("/<int:response_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(response_id: int):
-    loaded = _load_for(response_id)
+    loaded = _load_for(response_id, "answer" if request.method == "POST" else "read")
     can_answer = _can_answer(loaded.response)
-    problems = loaded.state.problems()
-    if request.method == "POST":
-        loaded = _load_for(response_id, "answer")
+    if request.method == "GET":
+        problems = loaded.state.problems()
+    else:
         try:
             problems = service.submit(_user(), loaded)
         except service.ResponseError as exc:
@@ -324,18 +313,13 @@ def submit(response_id: int):
     language = current_language()
     listed = []
     for problem in problems:
-        number = _form.page_of(loaded, problem.path)
-        label = _form.question(loaded, problem.node, _index_of(loaded, problem.path), language).label.text
+        number = _form.page_of(loaded, problem.node)
+        label = _form.question(loaded, problem.node, problem.index, language).label.text
         listed.append({"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
                        "url": url_for("responses.page", response_id=response_id, number=number,
                                       _anchor=_form.html_id(problem.path))})
     return render("responses/submit.html", response=loaded.response, problems=listed, can_answer=can_answer,
                   status=400 if (request.method == "POST" and problems) else 200)
-
-
-def _index_of(loaded, path):
-    target = service.node_at(loaded, path)
-    return target[1] if target else ()
 
 
 @bp.route("/<int:response_id>/history")

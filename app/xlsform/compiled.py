@@ -12,7 +12,7 @@ import re
 
 from app.xlsform.expressions import Expression, parse
 
-_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
 
 
 @dataclass
@@ -212,7 +212,7 @@ class CompiledForm:
                     names |= expression.references
             for texts in (node.label, node.hint):
                 for text in texts.values():
-                    names |= set(_REFERENCE.findall(text))
+                    names |= set(REFERENCE.findall(text))
             return {name.strip() for name in names}
 
         for node in self.walk():

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from app.xlsform.compiled import Choice, CompiledForm, Node
+from app.xlsform.compiled import REFERENCE, Choice, CompiledForm, Node
 from app.xlsform.expressions import Expression, ExpressionError, NodeSet, to_bool, to_number, to_string
 from app.xlsform.values import parse_input, typed, InputError
 
 Index = tuple[int, ...]
 _NO_REPEAT: list[Index] = [()]
-_REFERENCE = re.compile(r"\$\{([^}]+)\}")
 MAX_INSTANCES = 200  # per repeat, per parent instance
 
 
@@ -60,10 +59,10 @@ def parse_path(form: CompiledForm, path: str) -> tuple[Node, Index] | None:
 
 @dataclass(frozen=True)
 class Problem:
-    code: str                 # required, constraint, evidence_required, invalid
+    code: str                 # required, constraint, evidence_required
     node: Node
+    index: Index
     path: str
-    detail: str = ""
 
 
 class _Context:
@@ -236,13 +235,13 @@ class FormState:
             return None
         value = self.answer(path)
         if value == "":
-            return Problem("required", node, path) if self.required(node, index) else None
+            return Problem("required", node, index, path) if self.required(node, index) else None
         if node.constraint is not None and not self._true(node.constraint, node, index, True, typed(node, value)):
-            return Problem("constraint", node, path)
+            return Problem("constraint", node, index, path)
         if node.evidence == "required-when-positive" and not (self.evidence.get(path) or "").strip():
             points = self.points(node, index)
             if points is not None and points[0] > 0:
-                return Problem("evidence_required", node, path)
+                return Problem("evidence_required", node, index, path)
         return None
 
     def check_value(self, node: Node, index: Index, value: str) -> str | None:
@@ -312,7 +311,7 @@ class FormState:
                 return ", ".join(to_string(v) for v in found)
             shown = to_string(found)
             return "" if shown == "NaN" else shown
-        return _REFERENCE.sub(value, text)
+        return REFERENCE.sub(value, text)
 
     def evaluate_in(self, expression: Expression, node: Node | None = None, index: Index = ()) -> Any:
         """An expression evaluated at the form level (indicator numerators…) or at a node."""
