@@ -44,7 +44,8 @@ def free_port() -> int:
 
 
 def prepare_database(url: str, clients: int) -> None:
-    """Migrate, load the demo, and give one respondent N institutions with open responses."""
+    """Migrate, load the demo, and give each of N respondents an institution with an open response
+    (one official per institution, as in real use)."""
     env = {**os.environ, "DATABASE_URL": url, "MATRICA_SECRET_KEY": "bench"}
     subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
@@ -52,14 +53,13 @@ def prepare_database(url: str, clients: int) -> None:
     script = f"""
 from app import create_app
 from app.extensions import db
-from app.models import Country, Cycle, Institution, InstitutionKind, Role, User
+from app.models import Country, Cycle, Institution, InstitutionKind, Role
 from app.services import cycles, users
 from sqlalchemy import select
 app = create_app({{"SQLALCHEMY_DATABASE_URI": {url!r}, "SECRET_KEY": "bench", "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}})
 with app.app_context():
     rs = db.session.scalars(select(Country).where(Country.code == "RS")).one()
     cycle = db.session.scalars(select(Cycle)).first()
-    user = users.find_user("bench@example.org") or users.create_user(None, "bench@example.org", "", "en", password="bench-password")
     ids = set()
     for i in range({clients}):
         name = f"Bench institution {{i:03d}}"
@@ -68,6 +68,8 @@ with app.app_context():
             inst = Institution(country_id=rs.id, kind=InstitutionKind.OTHER, name=name)
             db.session.add(inst); db.session.flush()
         ids.add(inst.id)
+        email = f"bench-{{i:03d}}@example.org"
+        user = users.find_user(email) or users.create_user(None, email, "", "en", password="bench-password")
         if not any(a.institution_id == inst.id for a in user.roles):
             users.assign_role(None, user, users.RoleSpec(Role.RESPONDENT, institution_id=inst.id))
     cycles.assign_institutions(None, cycle, {{i.id for i in cycle.institutions}} | ids)
@@ -91,7 +93,7 @@ def render_median(url: str, runs: int = 40) -> tuple[float, str, float]:
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    signed_in = client.post("/login", data={"email": "bench@example.org", "password": "bench-password", "csrf_token": token})
+    signed_in = client.post("/login", data={"email": "bench-000@example.org", "password": "bench-password", "csrf_token": token})
     assert signed_in.status_code == 302, signed_in.get_data(as_text=True)[-1500:]
     with app.app_context():
         response = db.session.scalars(select(Response).join(Institution)
@@ -136,11 +138,14 @@ class Server:
         self.process.wait(20)
 
 
-def run_load(make_worker, clients: int, seconds: float) -> tuple[float, float, float, int]:
+def run_load(make_worker, clients: int, seconds: float, warmup: float = 2.0) -> tuple[float, float, float, int]:
+    """N clients, each sending its next request as soon as the last is answered. The first
+    ``warmup`` seconds (each gunicorn worker's first requests fill its caches) are not counted."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     start_barrier = threading.Barrier(clients + 1)
     stop = threading.Event()
+    counting = threading.Event()
 
     def body(i: int) -> None:
         step = make_worker(i)
@@ -148,20 +153,23 @@ def run_load(make_worker, clients: int, seconds: float) -> tuple[float, float, f
         while not stop.is_set():
             started = time.perf_counter()
             ok = step()
-            latencies[i].append((time.perf_counter() - started) * 1000)
-            if not ok:
-                errors[i] += 1
+            if counting.is_set():
+                latencies[i].append((time.perf_counter() - started) * 1000)
+                if not ok:
+                    errors[i] += 1
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
     start_barrier.wait()
+    time.sleep(warmup)
+    counting.set()
     began = time.perf_counter()
     time.sleep(seconds)
     stop.set()
+    elapsed = time.perf_counter() - began
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
     flat = sorted(x for xs in latencies for x in xs)
     p99 = flat[min(len(flat) - 1, int(len(flat) * 0.99))]
     return len(flat) / elapsed, statistics.median(flat), p99, sum(errors)
@@ -172,12 +180,12 @@ def autosave_worker_factory(base: str, response_ids: list[int]):
         session = requests.Session()
         page = session.get(f"{base}/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        session.post(f"{base}/login", data={"email": "bench@example.org", "password": "bench-password",
+        session.post(f"{base}/login", data={"email": f"bench-{i:03d}@example.org", "password": "bench-password",
                                             "csrf_token": token}, allow_redirects=False)
         response_id = response_ids[i]
         version = {"value": 0}
         counter = {"n": 0}
-        headers = {"HX-Request": "true", "X-CSRFToken": token}
+        headers = {"HX-Request": "true", "X-CSRFToken": token, **({"Connection": "close"} if os.environ.get("CLOSE") else {})}
         url = f"{base}/responses/{response_id}/answer"
         pattern = re.compile(r'name="v:ip_investigations" value="(\d+)"')
 
@@ -199,7 +207,7 @@ def bare_worker_factory(base: str):
         session = requests.Session()
 
         def step() -> bool:
-            return session.post(f"{base}/insert", data={"value": str(i)}).status_code == 200
+            return session.post(f"{base}/insert", data={"value": str(i)}, headers={"Connection": "close"} if os.environ.get("CLOSE") else {}).status_code == 200
         return step
     return make
 

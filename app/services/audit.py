@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+
 from app.extensions import db
 from app.models import AuditEvent, User
+
+# One statement object for every event: SQLAlchemy computes its cache key once.
+_INSERT = insert(AuditEvent.__table__)
 
 
 def _text(value: Any) -> str | None:
@@ -16,18 +21,17 @@ def _text(value: Any) -> str | None:
 
 
 def record(actor: User | None, action: str, entity: Any, field: str | None = None,
-           old: Any = None, new: Any = None) -> AuditEvent:
-    event = AuditEvent(
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        entity_type=entity.__table__.name,
-        entity_id=str(entity.id),
-        field=field,
-        old=_text(old),
-        new=_text(new),
-    )
-    db.session.add(event)
-    return event
+           old: Any = None, new: Any = None) -> None:
+    """Append one event in the current transaction (written at once; rolled back with it)."""
+    db.session.execute(_INSERT, {
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "entity_type": entity.__table__.name,
+        "entity_id": str(entity.id),
+        "field": field,
+        "old": _text(old),
+        "new": _text(new),
+    })
 
 
 def record_changes(actor: User | None, action: str, entity: Any, changes: dict[str, tuple[Any, Any]]) -> None:

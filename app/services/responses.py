@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -90,9 +90,20 @@ def form_of(response: Response) -> CompiledForm:
     return questionnaires.compiled(version)
 
 
+# The statements of the autosave path, each built once (SQLAlchemy computes a statement's
+# cache key on every execution of a new statement object, and that costs more than the query).
+_ANSWERS = select(Answer).where(Answer.response_id == bindparam("response_id"))
+_ANSWER_TABLE = Answer.__table__
+_UPDATE_ANSWER = (update(_ANSWER_TABLE)
+                  .where(_ANSWER_TABLE.c.id == bindparam("answer_id"), _ANSWER_TABLE.c.version == bindparam("base"))
+                  .values(value=bindparam("new_value"), version=_ANSWER_TABLE.c.version + 1,
+                          updated_at=bindparam("now"), updated_by_id=bindparam("actor_id")))
+_UPDATE_ANSWER_AND_EVIDENCE = _UPDATE_ANSWER.values(evidence=bindparam("new_evidence"))
+
+
 def load(response: Response, today: date | None = None) -> Loaded:
     form = form_of(response)
-    answers = {a.path: a for a in db.session.scalars(select(Answer).where(Answer.response_id == response.id))}
+    answers = {a.path: a for a in db.session.scalars(_ANSWERS, {"response_id": response.id})}
     return Loaded(response, form, answers, today=today)
 
 
@@ -174,12 +185,12 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
         if base_version != existing.version:
             return _conflict(outcome, existing)
         old_value, old_evidence = existing.value or "", existing.evidence or ""
-        values = {"value": outcome.value, "version": Answer.version + 1, "updated_at": now, "updated_by_id": actor.id}
+        params = {"answer_id": existing.id, "base": base_version, "new_value": outcome.value, "now": now,
+                  "actor_id": actor.id}
+        statement = _UPDATE_ANSWER
         if outcome.evidence is not None:
-            values["evidence"] = outcome.evidence
-        changed = db.session.execute(update(Answer).where(Answer.id == existing.id, Answer.version == base_version)
-                                     .values(**values).execution_options(synchronize_session=False)).rowcount
-        if changed != 1:
+            statement, params["new_evidence"] = _UPDATE_ANSWER_AND_EVIDENCE, outcome.evidence
+        if db.session.execute(statement, params).rowcount != 1:
             db.session.expire(existing)
             return _conflict(outcome, db.session.get(Answer, existing.id))
         # The row now holds these values: record them on the loaded object without a re-read.

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -68,11 +69,15 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+# Every request loads its user and roles: one query, built once (its cache key with it).
+_SESSION_USER = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.roles))
+
+
 def load_session_user(ident: str) -> User | None:
     user_id, _sep, fingerprint = ident.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.scalars(_SESSION_USER, {"user_id": int(user_id)}).unique().first()
     if user is None or not user.active or user.password_fingerprint() != fingerprint:
         return None
     return user
