@@ -13,9 +13,10 @@ Access levels:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, TypeVar
 
-from sqlalchemy import Select, false, or_, select, true
+from sqlalchemy import Select, bindparam, false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
 
 from app.extensions import db
@@ -93,7 +94,13 @@ def _response_filter(scope: Scope, access: Access):
 
 def scoped(user: User | None, model: type[T], access: Access = "read") -> Select[tuple[T]]:
     """A query of the rows of ``model`` that ``user`` may access as ``access``."""
-    scope = scope_of(user)
+    return _scoped(scope_of(user), model, access)
+
+
+# Statements are immutable and depend only on the scope: each process builds one per scope
+# (and SQLAlchemy its cache key once) instead of one per request.
+@lru_cache(maxsize=2048)
+def _scoped(scope: Scope, model: type[T], access: Access) -> Select[tuple[T]]:
     if model is Institution:
         return select(Institution).where(_institution_filter(scope, access))
     if model is Country:
@@ -123,10 +130,15 @@ def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "
 
     404 when the user may not even read it, 403 when they may read it but not ``access`` it.
     """
-    pk = model.id  # type: ignore[attr-defined]
-    row = db.session.scalars(scoped(user, model, access).where(pk == ident).options(*options)).first()
+    scope = scope_of(user)
+    row = db.session.scalars(_one(scope, model, access, tuple(options)), {"ident": ident}).first()
     if row is not None:
         return row
-    if access != "read" and db.session.scalars(scoped(user, model, "read").where(pk == ident)).first() is not None:
+    if access != "read" and db.session.scalars(_one(scope, model, "read", ()), {"ident": ident}).first() is not None:
         raise Forbidden()
     raise NotFound()
+
+
+@lru_cache(maxsize=2048)
+def _one(scope: Scope, model: type[T], access: Access, options: tuple) -> Select[tuple[T]]:
+    return _scoped(scope, model, access).where(model.id == bindparam("ident")).options(*options)  # type: ignore[attr-defined]
