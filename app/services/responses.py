@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Answer, AuditEvent, CycleStatus, Response, ResponseStatus, User
@@ -32,12 +31,22 @@ class ResponseError(ValueError):
         self.code = code
 
 
+@dataclass(slots=True)
+class Stored:
+    """One stored answer as the form needs it (read without the ORM: a response has a hundred)."""
+    id: int
+    value: str
+    evidence: str
+    version: int
+    updated_by_id: int | None = None
+
+
 @dataclass
 class Loaded:
     """A response with its compiled form and answers; its state is evaluated when first asked for."""
     response: Response
     form: CompiledForm
-    answers: dict[str, Answer]
+    answers: dict[str, Stored]
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
     after: FormState | None = None   # after a successful save: the state the saved answers make
     today: date | None = None
@@ -46,8 +55,8 @@ class Loaded:
     @property
     def state(self) -> FormState:
         if self.evaluated is None:
-            self.evaluated = FormState(self.form, {p: a.value or "" for p, a in self.answers.items()},
-                                       {p: a.evidence or "" for p, a in self.answers.items()}, today=self.today)
+            self.evaluated = FormState(self.form, {p: a.value for p, a in self.answers.items()},
+                                       {p: a.evidence for p, a in self.answers.items()}, today=self.today)
         return self.evaluated
 
     @property
@@ -92,19 +101,39 @@ def form_of(response: Response) -> CompiledForm:
 
 # The statements of the autosave path, each built once (SQLAlchemy computes a statement's
 # cache key on every execution of a new statement object, and that costs more than the query).
-_ANSWERS = select(Answer).where(Answer.response_id == bindparam("response_id"))
-_ANSWER_TABLE = Answer.__table__
-_UPDATE_ANSWER = (update(_ANSWER_TABLE)
-                  .where(_ANSWER_TABLE.c.id == bindparam("answer_id"), _ANSWER_TABLE.c.version == bindparam("base"))
-                  .values(value=bindparam("new_value"), version=_ANSWER_TABLE.c.version + 1,
+_TABLE = Answer.__table__
+_COLUMNS = (_TABLE.c.path, _TABLE.c.id, _TABLE.c.value, _TABLE.c.evidence, _TABLE.c.version, _TABLE.c.updated_by_id)
+_ANSWERS = select(*_COLUMNS).where(_TABLE.c.response_id == bindparam("response_id"))
+_ANSWER = _ANSWERS.where(_TABLE.c.path == bindparam("path"))
+_INSERT_ANSWER = insert(_TABLE)
+_UPDATE_ANSWER = (update(_TABLE)
+                  .where(_TABLE.c.id == bindparam("answer_id"), _TABLE.c.version == bindparam("base"))
+                  .values(value=bindparam("new_value"), version=_TABLE.c.version + 1,
                           updated_at=bindparam("now"), updated_by_id=bindparam("actor_id")))
 _UPDATE_ANSWER_AND_EVIDENCE = _UPDATE_ANSWER.values(evidence=bindparam("new_evidence"))
 
 
+def _stored(row) -> Stored:
+    return Stored(row.id, row.value or "", row.evidence or "", row.version, row.updated_by_id)
+
+
 def load(response: Response, today: date | None = None) -> Loaded:
     form = form_of(response)
-    answers = {a.path: a for a in db.session.scalars(_ANSWERS, {"response_id": response.id})}
+    answers = {row.path: _stored(row) for row in db.session.execute(_ANSWERS, {"response_id": response.id})}
     return Loaded(response, form, answers, today=today)
+
+
+def _read_answer(response_id: int, path: str) -> Stored | None:
+    row = db.session.execute(_ANSWER, {"response_id": response_id, "path": path}).first()
+    return _stored(row) if row is not None else None
+
+
+def _insert_answer(actor: User, response_id: int, path: str, value: str, evidence: str = "") -> Stored:
+    """Insert a first answer (its version is 1); the caller handles a concurrent insert."""
+    new_id = db.session.execute(_INSERT_ANSWER, {
+        "response_id": response_id, "path": path, "value": value, "evidence": evidence or None, "version": 1,
+        "updated_at": utcnow(), "updated_by_id": actor.id}).inserted_primary_key[0]
+    return Stored(new_id, value, evidence, 1, actor.id)
 
 
 def _require_editable(response: Response) -> None:
@@ -158,9 +187,9 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
         parsed[path] = value
         outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence)
     if parsed:
-        answers = {p: a.value or "" for p, a in loaded.answers.items()}
+        answers = {p: a.value for p, a in loaded.answers.items()}
         answers.update(parsed)
-        evidence = {p: a.evidence or "" for p, a in loaded.answers.items()}
+        evidence = {p: a.evidence for p, a in loaded.answers.items()}
         evidence.update({p: o.evidence for p, o in outcomes.items() if o.status == "pending" and o.evidence is not None})
         trial = FormState(loaded.form, answers, evidence, today=loaded.today)
         loaded.after = trial
@@ -177,28 +206,24 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
     existing = loaded.answers.get(path)
     now = utcnow()
     if existing is not None:
-        same = (existing.value or "") == outcome.value and (
-            outcome.evidence is None or (existing.evidence or "") == outcome.evidence)
+        same = existing.value == outcome.value and (outcome.evidence is None or existing.evidence == outcome.evidence)
         if same:
             outcome.status, outcome.version = "unchanged", existing.version
             return outcome
         if base_version != existing.version:
             return _conflict(outcome, existing)
-        old_value, old_evidence = existing.value or "", existing.evidence or ""
+        old_value, old_evidence = existing.value, existing.evidence
         params = {"answer_id": existing.id, "base": base_version, "new_value": outcome.value, "now": now,
                   "actor_id": actor.id}
         statement = _UPDATE_ANSWER
         if outcome.evidence is not None:
             statement, params["new_evidence"] = _UPDATE_ANSWER_AND_EVIDENCE, outcome.evidence
         if db.session.execute(statement, params).rowcount != 1:
-            db.session.expire(existing)
-            return _conflict(outcome, db.session.get(Answer, existing.id))
-        # The row now holds these values: record them on the loaded object without a re-read.
-        for name, value in (("value", outcome.value), ("version", base_version + 1), ("updated_at", now),
-                            ("updated_by_id", actor.id)) + ((("evidence", outcome.evidence),)
-                                                            if outcome.evidence is not None else ()):
-            set_committed_value(existing, name, value)
-        outcome.version = base_version + 1
+            return _conflict(outcome, _read_answer(response.id, path))
+        existing.value, existing.version, existing.updated_by_id = outcome.value, base_version + 1, actor.id
+        if outcome.evidence is not None:
+            existing.evidence = outcome.evidence
+        outcome.version = existing.version
     else:
         if base_version not in (None, 0):
             return _conflict(outcome, None)
@@ -207,14 +232,9 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
             return outcome
         try:
             with db.session.begin_nested():
-                row = Answer(response_id=response.id, path=path, value=outcome.value, evidence=outcome.evidence or None,
-                             version=1, updated_at=now, updated_by_id=actor.id)
-                db.session.add(row)
+                loaded.answers[path] = _insert_answer(actor, response.id, path, outcome.value, outcome.evidence or "")
         except IntegrityError:
-            theirs = db.session.scalars(select(Answer).where(Answer.response_id == response.id,
-                                                             Answer.path == path)).first()
-            return _conflict(outcome, theirs)
-        loaded.answers[path] = row
+            return _conflict(outcome, _read_answer(response.id, path))
         old_value = old_evidence = ""
         outcome.version = 1
     if old_value != outcome.value:
@@ -226,10 +246,10 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
     return outcome
 
 
-def _conflict(outcome: Outcome, theirs: Answer | None) -> Outcome:
+def _conflict(outcome: Outcome, theirs: Stored | None) -> Outcome:
     outcome.status = "conflict"
     if theirs is not None:
-        outcome.theirs, outcome.theirs_evidence = theirs.value or "", theirs.evidence or ""
+        outcome.theirs, outcome.theirs_evidence = theirs.value, theirs.evidence
         outcome.version = theirs.version
         author = db.session.get(User, theirs.updated_by_id) if theirs.updated_by_id else None
         outcome.theirs_by = author.email if author else None
@@ -267,14 +287,12 @@ def _repeat(loaded: Loaded, container: str) -> tuple[Node, Index]:
 def _set_count(actor: User, loaded: Loaded, container: str, count: int, old: int) -> None:
     row = loaded.answers.get(container)
     if row is None:
-        row = Answer(response_id=loaded.response.id, path=container, value=str(count), version=1,
-                     updated_at=utcnow(), updated_by_id=actor.id)
-        db.session.add(row)
-        loaded.answers[container] = row
+        loaded.answers[container] = _insert_answer(actor, loaded.response.id, container, str(count))
     else:
-        row.value, row.version, row.updated_at, row.updated_by_id = str(count), row.version + 1, utcnow(), actor.id
+        db.session.execute(update(_TABLE).where(_TABLE.c.id == row.id).values(
+            value=str(count), version=_TABLE.c.version + 1, updated_at=utcnow(), updated_by_id=actor.id))
+        row.value, row.version, row.updated_by_id = str(count), row.version + 1, actor.id
     audit.record(actor, "repeat.count", loaded.response, container, old, count)
-    db.session.flush()
 
 
 def add_instance(actor: User, loaded: Loaded, container: str) -> int:
@@ -298,17 +316,19 @@ def remove_instance(actor: User, loaded: Loaded, container: str, number: int) ->
     for path, answer in sorted(loaded.answers.items()):
         if path.startswith(removed) and answer.value:
             audit.record(actor, "answer.remove", loaded.response, path, answer.value, None)
-    db.session.execute(delete(Answer).where(Answer.response_id == loaded.response.id,
-                                            Answer.path.startswith(removed, autoescape=True)))
-    for later in range(number + 1, count + 1):
-        old_prefix, new_prefix = f"{container}[{later}]/", f"{container}[{later - 1}]/"
-        for path, answer in list(loaded.answers.items()):
-            if path.startswith(old_prefix):
-                answer.path = new_prefix + path[len(old_prefix):]
-                answer.version += 1
-        db.session.flush()
+    db.session.execute(delete(_TABLE).where(_TABLE.c.response_id == loaded.response.id,
+                                            _TABLE.c.path.startswith(removed, autoescape=True)))
     for path in [p for p in loaded.answers if p.startswith(removed)]:
         del loaded.answers[path]
+    for later in range(number + 1, count + 1):  # in order: each moves into a place already freed
+        old_prefix, new_prefix = f"{container}[{later}]/", f"{container}[{later - 1}]/"
+        for path in sorted(p for p in loaded.answers if p.startswith(old_prefix)):
+            answer = loaded.answers.pop(path)
+            moved = new_prefix + path[len(old_prefix):]
+            db.session.execute(update(_TABLE).where(_TABLE.c.id == answer.id).values(
+                path=moved, version=_TABLE.c.version + 1))
+            answer.version += 1
+            loaded.answers[moved] = answer
     _set_count(actor, loaded, container, count - 1, count)
 
 
@@ -322,8 +342,7 @@ def submit(actor: User, loaded: Loaded):
         return problems
     for path, value in loaded.state.defaulted.items():
         if path not in loaded.answers and loaded.state.relevant.get(path):
-            db.session.add(Answer(response_id=loaded.response.id, path=path, value=value, version=1,
-                                  updated_at=utcnow(), updated_by_id=actor.id))
+            loaded.answers[path] = _insert_answer(actor, loaded.response.id, path, value)
             audit.record(actor, "answer.save", loaded.response, path, None, value)
     response = loaded.response
     audit.record(actor, "response.submit", response, "status", response.status, ResponseStatus.SUBMITTED)
