@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 
 from flask import Flask
@@ -82,32 +83,40 @@ def _serialise_sqlite_writers(engine, lock_path: str) -> None:
     blocked (write-ahead log). Every process on the machine serves the same file, so a lock
     file beside it covers them all; the SQLite busy timeout still covers any other writer.
     """
-    def lock_fd(record) -> int:
-        fd = record.info.get("writer_lock_fd")
+    holders: set[int] = set()  # threads holding the lock: one writing on two connections must not wait for itself
+
+    def _acquire(info) -> None:
+        thread = threading.get_ident()
+        if thread in holders:
+            return  # left to SQLite's own lock and busy timeout
+        fd = info.get("writer_lock_fd")
         if fd is None:
-            fd = record.info["writer_lock_fd"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        return fd
+            fd = info["writer_lock_fd"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        info["writer_locked"] = thread
+        holders.add(thread)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
-        info = connection.connection._connection_record.info
-        if not info.get("writer_locked") and statement.lstrip()[:7].upper().startswith(_WRITES):
-            fcntl.flock(lock_fd(connection.connection._connection_record), fcntl.LOCK_EX)
-            info["writer_locked"] = True
+        info = connection.connection.info
+        if "writer_locked" not in info and statement.lstrip()[:7].upper().startswith(_WRITES):
+            _acquire(info)
 
-    def _release(record) -> None:
-        if record is not None and record.info.pop("writer_locked", False):
-            fcntl.flock(record.info["writer_lock_fd"], fcntl.LOCK_UN)
+    def _release(info) -> None:
+        thread = info.pop("writer_locked", None)
+        if thread is not None:
+            fcntl.flock(info["writer_lock_fd"], fcntl.LOCK_UN)
+            holders.discard(thread)
 
     # Released when the connection goes back to the pool: the session gives it back as it
     # commits or rolls back (the "commit" event would come before SQLite's own commit).
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_connection, record) -> None:
-        _release(record)
+        _release(record.info)
 
     @event.listens_for(engine, "close")
     def _closed(_dbapi_connection, record) -> None:
-        _release(record)
+        _release(record.info)
         fd = record.info.pop("writer_lock_fd", None)
         if fd is not None:
             os.close(fd)

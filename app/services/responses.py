@@ -113,19 +113,18 @@ _UPDATE_ANSWER = (update(_TABLE)
 _UPDATE_ANSWER_AND_EVIDENCE = _UPDATE_ANSWER.values(evidence=bindparam("new_evidence"))
 
 
-def _stored(row) -> Stored:
-    return Stored(row.id, row.value or "", row.evidence or "", row.version, row.updated_by_id)
-
-
 def load(response: Response, today: date | None = None) -> Loaded:
     form = form_of(response)
-    answers = {row.path: _stored(row) for row in db.session.execute(_ANSWERS, {"response_id": response.id})}
-    return Loaded(response, form, answers, today=today)
+    return Loaded(response, form, _by_path(db.session.execute(_ANSWERS, {"response_id": response.id}).all()),
+                  today=today)
+
+
+def _by_path(rows) -> dict[str, Stored]:
+    return {path: Stored(id_, value or "", evidence or "", version, by) for path, id_, value, evidence, version, by in rows}
 
 
 def _read_answer(response_id: int, path: str) -> Stored | None:
-    row = db.session.execute(_ANSWER, {"response_id": response_id, "path": path}).first()
-    return _stored(row) if row is not None else None
+    return _by_path(db.session.execute(_ANSWER, {"response_id": response_id, "path": path}).all()).get(path)
 
 
 def _insert_answer(actor: User, response_id: int, path: str, value: str, evidence: str = "") -> Stored:
