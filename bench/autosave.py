@@ -222,7 +222,11 @@ def run_load(steps, seconds: float, interval: float | None = None, warmup: float
                 scheduled += interval
             else:
                 started = time.perf_counter()
-            ok = step()
+            try:
+                ok = step()
+            except requests.RequestException as exc:  # counted, and the client goes on
+                FAILURES[("connection", type(exc).__name__)] += 1
+                ok = False
             if counting.is_set():
                 latencies[i].append((time.perf_counter() - started) * 1000)
                 if not ok:
@@ -336,7 +340,7 @@ def bench_database(label: str, url: str, clients: int, seconds: float, paced: fl
     print(b_steady.line(f"bare, {rate}"))
     print(f"p99 at that rate: autosave {steady.p99:.1f} ms, bare {b_steady.p99:.1f} ms  (goal < 50 ms)")
     for (status, tail), count in FAILURES.most_common(3):
-        print(f"  {count} x HTTP {status}: ...{tail[-120:]!r}")
+        print(f"  {count} x {status}: ...{tail[-120:]!r}")
     FAILURES.clear()
 
 
