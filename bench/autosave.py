@@ -110,7 +110,7 @@ def fill_bench_responses() -> None:
     from app.services import responses as service, users
 
     for response in db.session.scalars(select(Response).join(Institution)
-                                       .where(Institution.name.like("Bench institution %"))):
+                                       .where(Institution.name.like("Bench institution %"))).all():
         loaded = service.load(response)
         if len(loaded.answers) > 10:
             continue
