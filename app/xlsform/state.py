@@ -38,6 +38,9 @@ def node_path(node: Node, index: Index) -> str:
 
 def parse_path(form: CompiledForm, path: str) -> tuple[Node, Index] | None:
     """The node and repeat index a stored answer path names, or None if it names nothing."""
+    if "/" not in path:  # outside repeats (most answers): the path is the name
+        node = form.by_name.get(path)
+        return (node, ()) if node is not None and not node.chain else None
     parts = path.split("/")
     index: list[int] = []
     for part in parts[:-1]:
@@ -114,14 +117,10 @@ class FormState:
         self.relevant: dict[str, bool] = {}
         self.defaulted: dict[str, str] = {}
         self._nodes = list(form.walk())
-        by_name = form.by_name
         for path, stored in answers.items():
-            node = by_name.get(path)  # outside repeats a path is the name
-            if node is None or node.chain:
-                parsed = parse_path(form, path)
-                node = parsed[0] if parsed is not None else None
-            if node is not None and node.kind == "question":
-                self.values[path] = typed(node, stored)
+            parsed = parse_path(form, path)
+            if parsed is not None and parsed[0].kind == "question":
+                self.values[path] = typed(parsed[0], stored)
         for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
 
@@ -143,15 +142,10 @@ class FormState:
         return self.counts.get(node_path(repeat, prefix), 0)
 
     def _evaluate(self) -> None:
-        relevant_of = self.relevant
         for node in self._nodes:
             for index in self.instances(node):
-                if node.chain:
-                    path = node_path(node, index)
-                    parent_relevant = self._parent_relevant(node, index)
-                else:  # outside repeats: the path is the name, the parent's path its name
-                    path = node.name
-                    parent_relevant = node.parent is None or relevant_of.get(node.parent.name, True)
+                path = node_path(node, index)
+                parent_relevant = self._parent_relevant(node, index)
                 relevant = parent_relevant and self._true(node.relevant, node, index, default=True)
                 self.relevant[path] = relevant
                 if node.kind == "repeat":
