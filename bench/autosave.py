@@ -282,14 +282,13 @@ VERSION = re.compile(r'name="v:ip_investigations" value="(\d+)"')
 def _autosave_step(session: requests.Session, url: str, token: str, version: int):
     state = {"version": version, "n": 1}
     headers = {"HX-Request": "true", "X-CSRFToken": token, **CLOSE}
-    pattern = VERSION
 
     def step() -> bool:
         state["n"] += 1
         reply = session.post(url, headers=headers, data={
             "path": "ip_investigations", "page": "2", "p:ip_investigations": "1",
             "a:ip_investigations": str(state["n"]), "v:ip_investigations": str(state["version"])})
-        match = pattern.search(reply.text)
+        match = VERSION.search(reply.text)
         if match:
             state["version"] = int(match.group(1))
         if reply.status_code != 200:

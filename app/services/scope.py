@@ -129,6 +129,7 @@ def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "
     """The row ``ident`` of ``model`` if ``user`` may access it as ``access``.
 
     404 when the user may not even read it, 403 when they may read it but not ``access`` it.
+    ``options`` are loader options kept in a module constant: the statement is cached by them.
     """
     scope = scope_of(user)
     row = db.session.scalars(_one(scope, model, access, tuple(options)), {"ident": ident}).first()

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 
 from app.scoring import IndicatorResult, score_indicator
@@ -90,6 +91,14 @@ def input_error(code: str, params: tuple = ()) -> str:
     }
     make = messages.get(code)
     return make() if make else _("This answer cannot be saved.")
+
+
+def question_context(response, number: int) -> dict:
+    """What the question widgets of one page share (``ctx`` in the templates), its links built
+    once per page rather than once per question."""
+    return {"response": response, "number": number,
+            "autosave_url": url_for("responses.autosave", response_id=response.id),
+            "history_url": url_for("responses.history", response_id=response.id)}
 
 
 def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:

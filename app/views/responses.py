@@ -114,6 +114,7 @@ def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, sta
     pages = _pages(loaded)
     context = dict(
         response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
+        ctx=_form.question_context(loaded.response, number),
         page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
         indicators=_form.indicator_rows(loaded, _form.indicators_on(loaded, page), language),
         progress=loaded.state.progress(page), message=message,
@@ -234,7 +235,7 @@ def autosave(response_id: int):
             if outcome.status == "invalid" else None
         view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
                               posted=submitted[path].raw, posted_evidence=submitted[path].evidence)
-        body = render_template("responses/_autosave.html", q=view, response=loaded.response, number=number,
+        body = render_template("responses/_autosave.html", q=view, ctx=_form.question_context(loaded.response, number),
                                changed=[], progress=None, pages=None, indicators=None,
                                status_text=_("Not saved: %(reason)s", reason=error) if error else
                                _("Not saved: someone else changed this answer at the same time."))
@@ -254,8 +255,9 @@ def autosave(response_id: int):
     # This section's entry in the navigation, and those of sections this answer switches on or off.
     depending = {id(n) for n in fresh.form.dependents[node.name]}
     sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
-    body = render_template("responses/_autosave.html", q=view, response=fresh.response, number=number,
-                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
+    body = render_template("responses/_autosave.html", q=view, ctx=_form.question_context(fresh.response, number),
+                           response=fresh.response, number=number, changed=changed,
+                           progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
                            indicators=_form.indicator_rows(fresh, codes, language),
                            status_text=status_text, loaded=fresh)
     return _fragment(body, 200)
