@@ -227,7 +227,7 @@ def run_load(steps, seconds: float, interval: float | None = None, warmup: float
             except requests.RequestException as exc:  # counted, and the client goes on
                 FAILURES[("connection", type(exc).__name__)] += 1
                 ok = False
-            if counting.is_set():
+            if counting.is_set() and not stop.is_set():  # completions inside the window only
                 latencies[i].append((time.perf_counter() - started) * 1000)
                 if not ok:
                     errors[i] += 1
