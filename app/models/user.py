@@ -22,6 +22,10 @@ class Role(enum.StrEnum):
     ADMIN = "admin"            # everything
 
 
+def password_fingerprint(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "unset").encode()).hexdigest()[:16]
+
+
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -39,7 +43,7 @@ class User(UserMixin, db.Model):
 
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: ends sessions and spends links issued before."""
-        return hashlib.sha256((self.password_hash or "unset").encode()).hexdigest()[:16]
+        return password_fingerprint(self.password_hash)
 
     def get_id(self) -> str:  # the session remembers the password it was opened with
         return f"{self.id}:{self.password_fingerprint()}"

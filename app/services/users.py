@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import current_app
+from flask_login import UserMixin
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.i18n import LANGUAGES
 from app.models import Country, Institution, Role, RoleAssignment, User
+from app.models.user import password_fingerprint
 from app.models._base import utcnow
 from app.services import audit
 
@@ -69,18 +70,72 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-# Every request loads its user and roles: one query, built once (its cache key with it).
-_SESSION_USER = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.roles))
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A role assignment as the signed-in user carries it."""
+    role: Role
+    institution_id: int | None
+    country_id: int | None
 
 
-def load_session_user(ident: str) -> User | None:
+class SessionUser(UserMixin):
+    """The signed-in user as every request sees it (``current_user``): who they are and their
+    roles, read with one query and no ORM objects. What changes the account itself works on
+    its row, ``account_of(current_user)``."""
+
+    __slots__ = ("id", "email", "name", "locale", "active", "roles", "_fingerprint")
+
+    def __init__(self, id: int, email: str, name: str, locale: str | None, active: bool, fingerprint: str,
+                 roles: tuple[Assignment, ...]):
+        self.id, self.email, self.name, self.locale, self.active = id, email, name, locale, active
+        self._fingerprint, self.roles = fingerprint, roles
+
+    def get_id(self) -> str:  # as User.get_id: the session remembers the password it was opened with
+        return f"{self.id}:{self._fingerprint}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, role: Role) -> bool:
+        return any(assignment.role == role for assignment in self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<SessionUser {self.email}>"
+
+
+# Every request loads its user and roles: one Core query, built once (its cache key with it).
+_USERS, _ROLES = User.__table__, RoleAssignment.__table__
+_SESSION_USER = (select(_USERS.c.email, _USERS.c.name, _USERS.c.locale, _USERS.c.active, _USERS.c.password_hash,
+                        _ROLES.c.role, _ROLES.c.institution_id, _ROLES.c.country_id)
+                 .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
+                 .where(_USERS.c.id == bindparam("user_id")).order_by(_ROLES.c.id))
+
+
+def load_session_user(ident: str) -> SessionUser | None:
+    """The user a session cookie names, if still active and with the password the session was
+    opened with."""
     user_id, _sep, fingerprint = ident.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.scalars(_SESSION_USER, {"user_id": int(user_id)}).unique().first()
-    if user is None or not user.active or user.password_fingerprint() != fingerprint:
+    rows = db.session.execute(_SESSION_USER, {"user_id": int(user_id)}).all()
+    if not rows:
         return None
-    return user
+    email, name, locale, active, password_hash = rows[0][:5]
+    if not active or password_fingerprint(password_hash) != fingerprint:
+        return None
+    roles = tuple(Assignment(Role(role), institution_id, country_id)
+                  for *_user, role, institution_id, country_id in rows if role is not None)
+    return SessionUser(int(user_id), email, name, locale, active, fingerprint, roles)
+
+
+def account_of(user: SessionUser | User) -> User:
+    """The signed-in user's account row, to change it (accounts are deactivated, never deleted)."""
+    return user if isinstance(user, User) else db.session.get_one(User, user.id)
 
 
 # -- one-time links -------------------------------------------------------------------

@@ -186,20 +186,6 @@ def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | Non
     return [view_of(loaded, child, (), language, errors, outcomes, posted) for child in page.children]
 
 
-def indicators_on(loaded: Loaded, page: Node) -> list[str]:
-    """Codes of the indicators a page's questions feed or its ratios and bands read."""
-    names = {node.name for node in loaded.form.walk(page) if node.kind == "question"}
-    codes = []
-    for code, indicator in loaded.form.indicators.items():
-        references: set[str] = set(indicator.questions)
-        for expression in (indicator.numerator, indicator.denominator, indicator.value):
-            if expression is not None:
-                references |= expression.references
-        if references & names:
-            codes.append(code)
-    return codes
-
-
 def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[tuple[str, Text, IndicatorResult]]:
     rows = []
     for code in codes:
@@ -225,5 +211,5 @@ def page_of(loaded: Loaded, node: Node) -> int | None:
     return None
 
 
-__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "indicators_on", "inside", "on_page", "page_of",
+__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "inside", "on_page", "page_of",
            "problem_message", "question", "tree", "view_of"]

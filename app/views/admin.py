@@ -31,7 +31,7 @@ def admin_required(view):
     return wrapped
 
 
-def _actor() -> User:
+def _actor() -> users.SessionUser:
     return current_user._get_current_object()
 
 

@@ -65,7 +65,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    audit.record(current_user, "user.logout", current_user._get_current_object())
+    audit.record(current_user, "user.logout", users.account_of(current_user))
     db.session.commit()
     logout_user()
     flash(_("You have signed out."), "success")

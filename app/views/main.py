@@ -35,7 +35,8 @@ def home():
     progress = {r.id: responses_service.load(r).state.progress() for r in responses
                 if r.cycle.questionnaire_version is not None and r.institution_id in scope.institutions}
     return render("main/home.html", scope=scope, responses=responses, countries=countries,
-                  institution_counts=institution_counts, progress=progress)
+                  institution_counts=institution_counts, progress=progress,
+                  assignments=users.account_of(user).roles)
 
 
 @bp.route("/language", methods=["POST"])
@@ -43,7 +44,7 @@ def set_language():
     code = normalise_language(request.form.get("language"))
     session["language"] = code
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = users.account_of(current_user)
         if user.locale != code:
             users.update_profile(user, user, user.name, code)
             db.session.commit()
@@ -53,7 +54,7 @@ def set_language():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    user = current_user._get_current_object()
+    user = users.account_of(current_user)
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
         users.update_profile(user, user, form.name.data or "", user.locale)

@@ -9,9 +9,10 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import current_language
-from app.models import Country, Cycle, Institution, Response, User
+from app.models import Country, Cycle, Institution, Response
 from app.services import responses as service
 from app.services.scope import get_scoped, scoped
+from app.services.users import SessionUser
 from app.views import _form
 from app.views._render import render
 from app.xlsform.state import node_path
@@ -19,7 +20,7 @@ from app.xlsform.state import node_path
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
 
-def _user() -> User:
+def _user() -> SessionUser:
     return current_user._get_current_object()
 
 
@@ -116,7 +117,7 @@ def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, sta
         response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
         ctx=_form.question_context(loaded.response, number),
         page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
-        indicators=_form.indicator_rows(loaded, _form.indicators_on(loaded, page), language),
+        indicators=_form.indicator_rows(loaded, loaded.form.indicators_on(page), language),
         progress=loaded.state.progress(page), message=message,
         error_count=len(errors or {}) + sum(1 for o in (outcomes or {}).values() if o.status == "conflict"),
     )
@@ -251,7 +252,7 @@ def autosave(response_id: int):
     view = _form.question(fresh, node, index, language, error=error, outcome=outcome)
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
-    codes = [code for code in _form.indicators_on(fresh, page_node) if code in fresh.form.indicators_of[node.name]]
+    codes = [code for code in fresh.form.indicators_on(page_node) if code in fresh.form.indicators_of[node.name]]
     # This section's entry in the navigation, and those of sections this answer switches on or off.
     depending = {id(n) for n in fresh.form.dependents[node.name]}
     sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}

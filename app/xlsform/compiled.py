@@ -4,6 +4,7 @@ areas, with every expression parsed. Built from a validated definition; cached p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from app.xlsform.definition import (METADATA_TYPES, NO, YES, _parameters, normalise_type,
@@ -82,6 +83,14 @@ class Indicator:
     aggregate: str
     questions: list[str] = field(default_factory=list)
 
+    def references(self) -> set[str]:
+        """The questions it scores and the names its ratio or band expressions read."""
+        names = set(self.questions)
+        for expression in (self.numerator, self.denominator, self.value):
+            if expression is not None:
+                names |= expression.references
+        return names
+
 
 @dataclass
 class Area:
@@ -108,6 +117,7 @@ class CompiledForm:
         self.root = Node("group", "", "begin_group", 0)
         self.by_name: dict[str, Node] = {}
         self._build_tree(definition["survey"])
+        self.nodes: tuple[Node, ...] = tuple(self.walk())  # every node, in document order
         self.areas = sorted((Area(a["code"], float(a.get("order") or i), a.get("label", {}))
                              for i, a in enumerate(definition["areas"])), key=lambda a: a.order)
         self.indicators: dict[str, Indicator] = {}
@@ -128,6 +138,7 @@ class CompiledForm:
         self.calculation_order = self._calculation_order()
         self.looks_forward = self._looks_forward()
         self.dependents, self.indicators_of = self._dependencies()
+        self._indicators_on: dict[str, list[str]] = {}
 
     # -- construction -----------------------------------------------------------------
     def _build_tree(self, rows: list[dict]) -> None:
@@ -190,8 +201,8 @@ class CompiledForm:
     def _looks_forward(self) -> bool:
         """Whether any expression refers to a question later in the form (then evaluating the
         form takes a second pass, so that every value is known)."""
-        order = {node.name: position for position, node in enumerate(self.walk())}
-        for node in self.walk():
+        order = {node.name: position for position, node in enumerate(self.nodes)}
+        for node in self.nodes:
             for expression in (node.relevant, node.calculation, node.repeat_count, node.default,
                                node.required, node.read_only):
                 if isinstance(expression, Expression) and any(
@@ -215,15 +226,13 @@ class CompiledForm:
                     names |= set(REFERENCE.findall(text))
             return {name.strip() for name in names}
 
-        for node in self.walk():
+        for node in self.nodes:
             for name in reads(node):
                 direct.setdefault(name, set()).add(node.name)
         calculated = {name for name, node in self.by_name.items() if node.calculation is not None}
         dependents: dict[str, list[Node]] = {}
         indicators_of: dict[str, set[str]] = {}
-        readers_of_indicator = {code: set(ind.questions) | {ref for e in (ind.numerator, ind.denominator, ind.value)
-                                                            if e is not None for ref in e.references}
-                                for code, ind in self.indicators.items()}
+        readers_of_indicator = {code: indicator.references() for code, indicator in self.indicators.items()}
         for name in self.by_name:
             seen: set[str] = set()
             todo = [name]
@@ -240,9 +249,10 @@ class CompiledForm:
         return dependents, indicators_of
 
     # -- queries ----------------------------------------------------------------------
-    @property
+    @cached_property
     def pages(self) -> list[Node]:
-        """One page per top-level group; top-level questions between groups form their own page."""
+        """One page per top-level group; top-level questions between groups form their own page
+        (built once: a page is the same object on every request)."""
         pages: list[Node] = []
         loose: Node | None = None
         for node in self.root.children:
@@ -263,7 +273,17 @@ class CompiledForm:
                 yield from self.walk(child)
 
     def questions(self) -> list[Node]:
-        return [n for n in self.walk() if n.kind == "question"]
+        return [n for n in self.nodes if n.kind == "question"]
+
+    def indicators_on(self, page: Node) -> list[str]:
+        """Codes of the indicators a page's questions feed or its ratios and bands read
+        (worked out once per page)."""
+        codes = self._indicators_on.get(page.name)
+        if codes is None:
+            names = {node.name for node in self.walk(page) if node.kind == "question"}
+            codes = [code for code, indicator in self.indicators.items() if indicator.references() & names]
+            self._indicators_on[page.name] = codes
+        return codes
 
     def text(self, texts: dict[str, str], language: str) -> tuple[str, bool]:
         """Text in ``language``, else in the default language; and whether it fell back."""

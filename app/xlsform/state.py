@@ -116,11 +116,13 @@ class FormState:
         self.values: dict[str, Any] = {}
         self.relevant: dict[str, bool] = {}
         self.defaulted: dict[str, str] = {}
-        self._nodes = list(form.walk())
+        self._nodes = form.nodes
+        self._typed: dict[str, Any] = {}  # each stored answer as its typed value
         for path, stored in answers.items():
             parsed = parse_path(form, path)
             if parsed is not None and parsed[0].kind == "question":
-                self.values[path] = typed(parsed[0], stored)
+                self._typed[path] = typed(parsed[0], stored)
+        self.values.update(self._typed)
         for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
 
@@ -142,23 +144,37 @@ class FormState:
         return self.counts.get(node_path(repeat, prefix), 0)
 
     def _evaluate(self) -> None:
+        relevant_of, values = self.relevant, self.values
         for node in self._nodes:
-            for index in self.instances(node):
-                path = node_path(node, index)
-                parent_relevant = self._parent_relevant(node, index)
-                relevant = parent_relevant and self._true(node.relevant, node, index, default=True)
-                self.relevant[path] = relevant
+            if node.chain:
+                located = [(index, node_path(node, index)) for index in self.instances(node)]
+            else:  # outside repeats (most nodes): one instance, the path is the name
+                located = [((), node.name)]
+            for index, path in located:
+                if node.chain:
+                    relevant = self._parent_relevant(node, index)
+                else:  # the parent is outside repeats too
+                    relevant = node.parent is None or relevant_of.get(node.parent.name, True)
+                if relevant and node.relevant is not None:
+                    relevant = self._true(node.relevant, node, index, default=True)
+                relevant_of[path] = relevant
                 if node.kind == "repeat":
                     self.counts[path] = self._repeat_count(node, index, path)
-                elif node.kind == "question" and node.calculation is not None:
-                    self.values[path] = self._eval(node.calculation, node, index) if relevant else ""
-                elif node.kind == "question":
-                    stored = self.stored.get(path)
-                    if stored is None and node.default is not None and node.is_input:
-                        stored = self._default(node, index)
-                        if stored:
-                            self.defaulted[path] = stored
-                    self.values[path] = typed(node, stored) if relevant else ""
+                elif node.kind != "question":
+                    continue
+                elif node.calculation is not None:
+                    values[path] = self._eval(node.calculation, node, index) if relevant else ""
+                elif not relevant:
+                    values[path] = ""
+                elif path in self._typed:
+                    values[path] = self._typed[path]
+                elif node.default is not None and node.is_input:
+                    stored = self._default(node, index)
+                    if stored:
+                        self.defaulted[path] = stored
+                    values[path] = typed(node, stored)
+                else:
+                    values[path] = typed(node, None)
 
     def _repeat_count(self, node: Node, index: Index, path: str) -> int:
         if node.repeat_count is not None:
