@@ -123,3 +123,18 @@ def test_deactivated_user_loses_access_at_once(app, client, demo, auth):
         user.active = False
         db.session.commit()
     assert client.get("/").status_code == 302
+
+
+def test_a_removed_role_stops_giving_access_on_the_next_request(app, client, demo, auth):
+    """The signed-in user's roles are read on every request, not kept in the session."""
+    auth.login("official.rs@example.org")
+    with app.app_context():
+        response_id = db.session.scalars(
+            select(Response.id).join(Institution).where(Institution.name == RS_INSTITUTION)).one()
+    assert client.get(f"/responses/{response_id}").status_code == 200
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == "official.rs@example.org")).one()
+        user.roles.clear()
+        db.session.commit()
+    assert client.get(f"/responses/{response_id}").status_code == 404
+    assert RS_INSTITUTION not in client.get("/").get_data(as_text=True)
