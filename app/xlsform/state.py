@@ -79,6 +79,8 @@ class _Context:
         target = self.state.form.by_name.get(name)
         if target is None or target.kind != "question":
             return ""
+        if not target.chain:  # outside repeats: one value, under its name
+            return self.state.values.get(name, "")
         target_chain = repeat_chain(target)
         shared = 0
         while shared < min(len(target_chain), len(self.chain), len(self.index)) and \
@@ -118,10 +120,14 @@ class FormState:
         self.defaulted: dict[str, str] = {}
         self._nodes = form.nodes
         self._typed: dict[str, Any] = {}  # each stored answer as its typed value
+        by_name = form.by_name
         for path, stored in answers.items():
-            parsed = parse_path(form, path)
-            if parsed is not None and parsed[0].kind == "question":
-                self._typed[path] = typed(parsed[0], stored)
+            node = by_name.get(path)  # most answers are outside repeats: the path is the name
+            if node is None or node.chain:
+                parsed = parse_path(form, path)
+                node = parsed[0] if parsed is not None else None
+            if node is not None and node.kind == "question":
+                self._typed[path] = typed(node, stored)
         self.values.update(self._typed)
         for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
