@@ -9,15 +9,17 @@ audit event; the caller commits once on success and rolls back otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Answer, AuditEvent, CycleStatus, Response, ResponseStatus, User
+from app.models import Answer, AuditEvent, Cycle, CycleStatus, QuestionnaireVersion, Response, ResponseStatus, User
 from app.models._base import utcnow
 from app.services import audit, questionnaires
+from app.services.scope import Access, get_scoped_columns
 from app.xlsform.compiled import CompiledForm, Node
 from app.xlsform.state import FormState, Index, node_path, parse_path, repeat_chain
 from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
@@ -41,10 +43,60 @@ class Stored:
     updated_by_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class VersionKey:
+    """A questionnaire version as far as finding its compiled form needs (``questionnaires.compiled``)."""
+    id: int
+    questionnaire_id: int
+    number: int
+    created_at: datetime
+
+    @property
+    def definition(self) -> dict:  # read only when the form is not compiled yet
+        return db.session.execute(_DEFINITION, {"version_id": self.id}).scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class CycleHead:
+    status: CycleStatus
+    questionnaire_version: VersionKey | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHead:
+    """A response as saving one answer needs it: its id and status, its cycle's status and
+    questionnaire version, read in one query without ORM objects (autosave is the hottest path).
+    Shaped like ``Response`` for what it holds."""
+    __table__: ClassVar = Response.__table__   # for audit events
+    id: int
+    status: ResponseStatus
+    cycle: CycleHead
+
+
+_DEFINITION = select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == bindparam("version_id"))
+
+
+def _head_columns(statement):
+    return (statement.with_only_columns(Response.id, Response.status, Cycle.status, QuestionnaireVersion.id,
+                                        QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.number,
+                                        QuestionnaireVersion.created_at)
+            .join(Cycle, Cycle.id == Response.cycle_id)
+            .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == Cycle.questionnaire_version_id))
+
+
+def head(user, response_id: int, access: Access) -> ResponseHead:
+    """The response ``response_id`` as a ``ResponseHead``, if ``user`` may access it (404/403
+    otherwise, as ``get_scoped``)."""
+    (id_, status, cycle_status, version_id, questionnaire_id, number,
+     created_at) = get_scoped_columns(user, Response, response_id, access, _head_columns)
+    version = VersionKey(version_id, questionnaire_id, number, created_at) if version_id is not None else None
+    return ResponseHead(id_, ResponseStatus(status), CycleHead(CycleStatus(cycle_status), version))
+
+
 @dataclass
 class Loaded:
     """A response with its compiled form and answers; its state is evaluated when first asked for."""
-    response: Response
+    response: Response | ResponseHead
     form: CompiledForm
     answers: dict[str, Stored]
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)

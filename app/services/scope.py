@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, TypeVar
+from collections.abc import Callable
+from typing import Literal, NoReturn, TypeVar
 
 from sqlalchemy import Select, bindparam, false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
@@ -133,8 +134,19 @@ def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "
     """
     scope = scope_of(user)
     row = db.session.scalars(_one(scope, model, access, tuple(options)), {"ident": ident}).first()
-    if row is not None:
-        return row
+    return row if row is not None else _refuse(scope, model, ident, access)
+
+
+def get_scoped_columns(user: User | None, model: type, ident: int, access: Access, shape: Callable[[Select], Select]):
+    """As ``get_scoped``, for a hot path that needs a few columns rather than ORM objects:
+    ``shape`` turns the scoped statement for the row into the columns wanted, joining what it
+    needs. It is a module-level function: the shaped statement is cached by it."""
+    scope = scope_of(user)
+    row = db.session.execute(_shaped(scope, model, access, shape), {"ident": ident}).first()
+    return row if row is not None else _refuse(scope, model, ident, access)
+
+
+def _refuse(scope: Scope, model: type, ident: int, access: Access) -> NoReturn:
     if access != "read" and db.session.scalars(_one(scope, model, "read", ()), {"ident": ident}).first() is not None:
         raise Forbidden()
     raise NotFound()
@@ -143,3 +155,8 @@ def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "
 @lru_cache(maxsize=2048)
 def _one(scope: Scope, model: type[T], access: Access, options: tuple) -> Select[tuple[T]]:
     return _scoped(scope, model, access).where(model.id == bindparam("ident")).options(*options)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=2048)
+def _shaped(scope: Scope, model: type, access: Access, shape: Callable[[Select], Select]) -> Select:
+    return shape(_one(scope, model, access, ()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import url_for
@@ -93,12 +94,21 @@ def input_error(code: str, params: tuple = ()) -> str:
     return make() if make else _("This answer cannot be saved.")
 
 
-def question_context(response, number: int) -> dict:
-    """What the question widgets of one page share (``ctx`` in the templates), its links built
-    once per page rather than once per question."""
-    return {"response": response, "number": number,
-            "autosave_url": url_for("responses.autosave", response_id=response.id),
-            "history_url": url_for("responses.history", response_id=response.id)}
+class QuestionContext:
+    """What the question widgets of one page share (``ctx`` in the templates). Its links are
+    built once per page rather than once per question, and only if a widget needs them (an
+    autosave reply often renders none)."""
+
+    def __init__(self, response, number: int):
+        self.response, self.number = response, number
+
+    @cached_property
+    def autosave_url(self) -> str:
+        return url_for("responses.autosave", response_id=self.response.id)
+
+    @cached_property
+    def history_url(self) -> str:
+        return url_for("responses.history", response_id=self.response.id)
 
 
 def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:
@@ -186,11 +196,20 @@ def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | Non
     return [view_of(loaded, child, (), language, errors, outcomes, posted) for child in page.children]
 
 
-def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[tuple[str, Text, IndicatorResult]]:
+@dataclass
+class IndicatorRow:
+    code: str
+    label: Text
+    method: str            # points | ratio | band: how the value is shown
+    result: IndicatorResult
+
+
+def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[IndicatorRow]:
     rows = []
     for code in codes:
         indicator = loaded.form.indicators[code]
-        rows.append((code, _text(loaded, indicator.label, language), score_indicator(loaded.form, loaded.state, indicator)))
+        rows.append(IndicatorRow(code, _text(loaded, indicator.label, language), indicator.method,
+                                 score_indicator(loaded.form, loaded.state, indicator)))
     return rows
 
 
@@ -211,5 +230,5 @@ def page_of(loaded: Loaded, node: Node) -> int | None:
     return None
 
 
-__all__ = ["QuestionView", "NodeView", "html_id", "indicator_rows", "inside", "on_page", "page_of",
+__all__ = ["QuestionContext", "QuestionView", "NodeView", "IndicatorRow", "html_id", "indicator_rows", "inside", "on_page", "page_of",
            "problem_message", "question", "tree", "view_of"]

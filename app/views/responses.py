@@ -2,7 +2,8 @@
 submit and history. Every lookup goes through the scoping function."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -92,8 +93,13 @@ def _pages(loaded: service.Loaded, only: set[int] | None = None):
 _WITH_VERSION = (joinedload(Response.cycle).joinedload(Cycle.questionnaire_version),)
 
 
-def _load_for(response_id: int, access: str = "read"):
-    response = get_scoped(_user(), Response, response_id, access, options=_WITH_VERSION)
+def _load_for(response_id: int, access: str = "read", *, head: bool = False):
+    """The response with its form and answers; ``head``: as a ``ResponseHead`` (enough to save
+    answers and render the reply to an autosave)."""
+    if head:
+        response = service.head(_user(), response_id, access)
+    else:
+        response = get_scoped(_user(), Response, response_id, access, options=_WITH_VERSION)
     try:
         loaded = service.load(response)
     except service.ResponseError as exc:
@@ -115,7 +121,7 @@ def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, sta
     pages = _pages(loaded)
     context = dict(
         response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
-        ctx=_form.question_context(loaded.response, number),
+        ctx=_form.QuestionContext(loaded.response, number),
         page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
         indicators=_form.indicator_rows(loaded, loaded.form.indicators_on(page), language),
         progress=loaded.state.progress(page), message=message,
@@ -207,7 +213,7 @@ def save_page(response_id: int, number: int):
 @login_required
 def autosave(response_id: int):
     """HTMX: save one answer as it changes; reply with its status and what changed on the page."""
-    loaded = _load_for(response_id, "answer")
+    loaded = _load_for(response_id, "answer", head=True)
     path = request.form.get("path", "")
     try:
         number = int(request.form.get("page", "0"))
@@ -236,7 +242,7 @@ def autosave(response_id: int):
             if outcome.status == "invalid" else None
         view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
                               posted=submitted[path].raw, posted_evidence=submitted[path].evidence)
-        body = render_template("responses/_autosave.html", q=view, ctx=_form.question_context(loaded.response, number),
+        body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(loaded.response, number),
                                changed=[], progress=None, pages=None, indicators=None,
                                status_text=_("Not saved: %(reason)s", reason=error) if error else
                                _("Not saved: someone else changed this answer at the same time."))
@@ -256,11 +262,9 @@ def autosave(response_id: int):
     # This section's entry in the navigation, and those of sections this answer switches on or off.
     depending = {id(n) for n in fresh.form.dependents[node.name]}
     sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
-    body = render_template("responses/_autosave.html", q=view, ctx=_form.question_context(fresh.response, number),
-                           response=fresh.response, number=number, changed=changed,
-                           progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
-                           indicators=_form.indicator_rows(fresh, codes, language),
-                           status_text=status_text, loaded=fresh)
+    body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(fresh.response, number),
+                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
+                           indicators=_form.indicator_rows(fresh, codes, language), status_text=status_text)
     return _fragment(body, 200)
 
 
@@ -285,7 +289,7 @@ def _fragment(body: str, status: int):
 
 
 def _autosave_error(message: str, status: int):
-    body = render_template("responses/_save_status.html", status_text=message, oob=False)
+    body = get_template_attribute("_macros/form.html", "save_status")(message)
     response = make_response(body, status)
     response.headers["HX-Retarget"] = "#save-status"
     response.headers["HX-Reswap"] = "outerHTML"
