@@ -118,6 +118,7 @@ class FormState:
         self.values: dict[str, Any] = {}
         self.relevant: dict[str, bool] = {}
         self.defaulted: dict[str, str] = {}
+        self._progress: dict[int, tuple[int, int]] = {}
         self._nodes = form.nodes
         self._typed: dict[str, Any] = {}  # each stored answer as its typed value
         by_name = form.by_name
@@ -301,7 +302,14 @@ class FormState:
 
     # -- progress ---------------------------------------------------------------------
     def progress(self, under: Node | None = None) -> tuple[int, int]:
-        """(answered, relevant questions to answer) under a page or section, or the whole form."""
+        """(answered, relevant questions to answer) under a page or section, or the whole form
+        (counted once per state: a page's count is shown twice, in its bar and its navigation)."""
+        key = id(under)
+        if key not in self._progress:
+            self._progress[key] = self._count_progress(under)
+        return self._progress[key]
+
+    def _count_progress(self, under: Node | None) -> tuple[int, int]:
         answered = total = 0
         for _node, _index, path in self.input_paths(under):
             if self.relevant.get(path, False):
