@@ -129,6 +129,7 @@ class Outcome:
     theirs_evidence: str | None = None
     theirs_by: str | None = None     # … and who saved it
     version: int = 0                 # the answer's version after this
+    previous: str = ""               # the value stored before (saved, unchanged)
 
 
 @dataclass
@@ -255,6 +256,7 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
     """Store one checked answer with its optimistic version check."""
     response, path = loaded.response, outcome.path
     existing = loaded.answers.get(path)
+    outcome.previous = existing.value if existing is not None else ""
     now = utcnow()
     if existing is not None:
         same = existing.value == outcome.value and (outcome.evidence is None or existing.evidence == outcome.evidence)

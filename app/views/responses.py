@@ -259,11 +259,17 @@ def autosave(response_id: int):
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
     codes = [code for code in fresh.form.indicators_on(page_node) if code in fresh.form.indicators_of[node.name]]
-    # This section's entry in the navigation, and those of sections this answer switches on or off.
-    depending = {id(n) for n in fresh.form.dependents[node.name]}
-    sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
+    # Progress changes only when the saved question goes from unanswered to answered (or back),
+    # or when its answer can switch questions on or off: otherwise the page keeps what it shows.
+    counts_change = (outcome.previous == "") != (outcome.value == "") or fresh.form.switches[node.name]
+    progress = sections = None
+    if counts_change:
+        # This section's entry in the navigation, and those of sections this answer switches on or off.
+        depending = {id(n) for n in fresh.form.dependents[node.name]}
+        sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
+        progress = fresh.state.progress(page_node)
     body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(fresh.response, number),
-                           changed=changed, progress=fresh.state.progress(page_node), pages=_pages(fresh, sections),
+                           changed=changed, progress=progress, pages=_pages(fresh, sections) if sections else None,
                            indicators=_form.indicator_rows(fresh, codes, language), status_text=status_text)
     return _fragment(body, 200)
 

@@ -138,6 +138,10 @@ class CompiledForm:
         self.calculation_order = self._calculation_order()
         self.looks_forward = self._looks_forward()
         self.dependents, self.indicators_of = self._dependencies()
+        # Whether a change to a question can switch any node on or off (or change how many
+        # entries a repeat has): only then can other questions' counts in the progress change.
+        self.switches = {name: any(n.relevant is not None or n.repeat_count is not None for n in nodes)
+                         for name, nodes in self.dependents.items()}
         self._indicators_on: dict[str, list[str]] = {}
 
     # -- construction -----------------------------------------------------------------

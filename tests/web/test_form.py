@@ -329,3 +329,16 @@ def test_home_lists_the_institutions_responses_with_progress(client, filler):
     home = client.get("/").get_data(as_text=True)
     assert "Test cycle" in home and "2026 annual monitoring" in home
     assert re.search(r"Test cycle</a></td>.*?<progress value=\"2\"", home, flags=re.S)
+
+
+def test_an_autosave_redraws_the_progress_only_when_it_can_change(filler):
+    first = filler.autosave("comment", "One").get_data(as_text=True)
+    assert 'id="page-progress"' in first and '<li id="page-nav-1" hx-swap-oob="true">' in first  # answered now
+    again = filler.autosave("comment", "Two").get_data(as_text=True)
+    assert "Saved: Comment" in again
+    assert 'id="page-progress"' not in again and 'id="page-nav-' not in again  # still answered: the counts stand
+    filler.autosave("count", "4")
+    switching = filler.autosave("count", "0").get_data(as_text=True)  # answered before and after, but it
+    assert 'id="page-progress"' in switching  # switches a note on and off: the counts are sent again
+    cleared = filler.autosave("comment", "").get_data(as_text=True)
+    assert 'id="page-progress"' in cleared
