@@ -151,37 +151,38 @@ class FormState:
         return self.counts.get(node_path(repeat, prefix), 0)
 
     def _evaluate(self) -> None:
-        relevant_of, values = self.relevant, self.values
+        relevant_of = self.relevant
         for node in self._nodes:
-            if node.chain:
-                located = [(index, node_path(node, index)) for index in self.instances(node)]
-            else:  # outside repeats (most nodes): one instance, the path is the name
-                located = [((), node.name)]
-            for index, path in located:
-                if node.chain:
-                    relevant = self._parent_relevant(node, index)
-                else:  # the parent is outside repeats too
-                    relevant = node.parent is None or relevant_of.get(node.parent.name, True)
-                if relevant and node.relevant is not None:
-                    relevant = self._true(node.relevant, node, index, default=True)
-                relevant_of[path] = relevant
-                if node.kind == "repeat":
-                    self.counts[path] = self._repeat_count(node, index, path)
-                elif node.kind != "question":
-                    continue
-                elif node.calculation is not None:
-                    values[path] = self._eval(node.calculation, node, index) if relevant else ""
-                elif not relevant:
-                    values[path] = ""
-                elif path in self._typed:
-                    values[path] = self._typed[path]
-                elif node.default is not None and node.is_input:
-                    stored = self._default(node, index)
-                    if stored:
-                        self.defaulted[path] = stored
-                    values[path] = typed(node, stored)
-                else:
-                    values[path] = typed(node, None)
+            if not node.chain:  # outside repeats (most nodes): one instance, its path the name
+                parent = node.parent  # outside repeats too
+                relevant = parent is None or relevant_of.get(parent.name, True)
+                self._evaluate_at(node, (), node.name, relevant)
+                continue
+            for index in self.instances(node):
+                self._evaluate_at(node, index, node_path(node, index), self._parent_relevant(node, index))
+
+    def _evaluate_at(self, node: Node, index: Index, path: str, relevant: bool) -> None:
+        """Relevance and value of ``node`` at ``index``, its parent's relevance given."""
+        if relevant and node.relevant is not None:
+            relevant = self._true(node.relevant, node, index, default=True)
+        self.relevant[path] = relevant
+        kind = node.kind
+        if kind == "question":
+            if node.calculation is not None:
+                self.values[path] = self._eval(node.calculation, node, index) if relevant else ""
+            elif not relevant:
+                self.values[path] = ""
+            elif path in self._typed:
+                self.values[path] = self._typed[path]
+            elif node.default is not None and node.is_input:
+                stored = self._default(node, index)
+                if stored:
+                    self.defaulted[path] = stored
+                self.values[path] = typed(node, stored)
+            else:
+                self.values[path] = ""
+        elif kind == "repeat":
+            self.counts[path] = self._repeat_count(node, index, path)
 
     def _repeat_count(self, node: Node, index: Index, path: str) -> int:
         if node.repeat_count is not None:
