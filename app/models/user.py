@@ -26,7 +26,30 @@ def password_fingerprint(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "unset").encode()).hexdigest()[:16]
 
 
-class User(UserMixin, db.Model):
+class Account(UserMixin):
+    """What an account row (``User``) and the signed-in user of a request (``SessionUser``)
+    share: the identity Flask-Login keeps in the session, and the roles (both have ``id``,
+    ``active`` and ``roles``)."""
+
+    def password_fingerprint(self) -> str:
+        raise NotImplementedError
+
+    def get_id(self) -> str:  # the session remembers the password it was opened with
+        return f"{self.id}:{self.password_fingerprint()}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def has_role(self, role: Role) -> bool:
+        return any(assignment.role == role for assignment in self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+
+class User(Account, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -44,20 +67,6 @@ class User(UserMixin, db.Model):
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: ends sessions and spends links issued before."""
         return password_fingerprint(self.password_hash)
-
-    def get_id(self) -> str:  # the session remembers the password it was opened with
-        return f"{self.id}:{self.password_fingerprint()}"
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    def has_role(self, role: Role) -> bool:
-        return any(assignment.role == role for assignment in self.roles)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.has_role(Role.ADMIN)
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

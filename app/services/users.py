@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import current_app
-from flask_login import UserMixin
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -13,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.i18n import LANGUAGES
 from app.models import Country, Institution, Role, RoleAssignment, User
-from app.models.user import password_fingerprint
+from app.models.user import Account, password_fingerprint
 from app.models._base import utcnow
 from app.services import audit
 
@@ -78,7 +77,7 @@ class Assignment:
     country_id: int | None
 
 
-class SessionUser(UserMixin):
+class SessionUser(Account):
     """The signed-in user as every request sees it (``current_user``): who they are and their
     roles, read with one query and no ORM objects. What changes the account itself works on
     its row, ``account_of(current_user)``."""
@@ -90,19 +89,8 @@ class SessionUser(UserMixin):
         self.id, self.email, self.name, self.locale, self.active = id, email, name, locale, active
         self._fingerprint, self.roles = fingerprint, roles
 
-    def get_id(self) -> str:  # as User.get_id: the session remembers the password it was opened with
-        return f"{self.id}:{self._fingerprint}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    def has_role(self, role: Role) -> bool:
-        return any(assignment.role == role for assignment in self.roles)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.has_role(Role.ADMIN)
+    def password_fingerprint(self) -> str:  # as of the password the session was opened with
+        return self._fingerprint
 
     def __repr__(self) -> str:
         return f"<SessionUser {self.email}>"
