@@ -12,9 +12,9 @@ Access levels:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Literal, NoReturn, TypeVar
 
 from sqlalchemy import Select, bindparam, false, or_, select, true
