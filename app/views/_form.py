@@ -230,5 +230,5 @@ def page_of(loaded: Loaded, node: Node) -> int | None:
     return None
 
 
-__all__ = ["QuestionContext", "QuestionView", "NodeView", "IndicatorRow", "html_id", "indicator_rows", "inside", "on_page", "page_of",
-           "problem_message", "question", "tree", "view_of"]
+__all__ = ["IndicatorRow", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows", "inside",
+           "on_page", "page_of", "problem_message", "question", "tree", "view_of"]

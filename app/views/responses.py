@@ -262,14 +262,14 @@ def autosave(response_id: int):
     # Progress changes only when the saved question goes from unanswered to answered (or back),
     # or when its answer can switch questions on or off: otherwise the page keeps what it shows.
     counts_change = (outcome.previous == "") != (outcome.value == "") or fresh.form.switches[node.name]
-    progress = sections = None
+    progress = pages = None
     if counts_change:
         # This section's entry in the navigation, and those of sections this answer switches on or off.
         depending = {id(n) for n in fresh.form.dependents[node.name]}
         sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
-        progress = fresh.state.progress(page_node)
+        progress, pages = fresh.state.progress(page_node), _pages(fresh, sections)
     body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(fresh.response, number),
-                           changed=changed, progress=progress, pages=_pages(fresh, sections) if sections else None,
+                           changed=changed, progress=progress, pages=pages,
                            indicators=_form.indicator_rows(fresh, codes, language), status_text=status_text)
     return _fragment(body, 200)
 

@@ -121,14 +121,10 @@ class FormState:
         self._progress: dict[int, tuple[int, int]] = {}
         self._nodes = form.nodes
         self._typed: dict[str, Any] = {}  # each stored answer as its typed value
-        by_name = form.by_name
         for path, stored in answers.items():
-            node = by_name.get(path)  # most answers are outside repeats: the path is the name
-            if node is None or node.chain:
-                parsed = parse_path(form, path)
-                node = parsed[0] if parsed is not None else None
-            if node is not None and node.kind == "question":
-                self._typed[path] = typed(node, stored)
+            parsed = parse_path(form, path)
+            if parsed is not None and parsed[0].kind == "question":
+                self._typed[path] = typed(parsed[0], stored)
         self.values.update(self._typed)
         for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
