@@ -74,14 +74,16 @@ class ResponseHead:
 
 
 _DEFINITION = select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == bindparam("version_id"))
+_CYCLES, _RESPONSES, _VERSIONS = Cycle.__table__, Response.__table__, QuestionnaireVersion.__table__
 
 
 def _head_columns(statement):
-    return (statement.with_only_columns(Response.id, Response.status, Cycle.status, QuestionnaireVersion.id,
-                                        QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.number,
-                                        QuestionnaireVersion.created_at)
-            .join(Cycle, Cycle.id == Response.cycle_id)
-            .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == Cycle.questionnaire_version_id))
+    """The scoped Core statement of a response, shaped into its head (through the tables: no
+    ORM work per execution)."""
+    return (statement.with_only_columns(_RESPONSES.c.id, _RESPONSES.c.status, _CYCLES.c.status, _VERSIONS.c.id,
+                                        _VERSIONS.c.questionnaire_id, _VERSIONS.c.number, _VERSIONS.c.created_at)
+            .join(_CYCLES, _CYCLES.c.id == _RESPONSES.c.cycle_id)
+            .outerjoin(_VERSIONS, _VERSIONS.c.id == _CYCLES.c.questionnaire_version_id))
 
 
 def head(user, response_id: int, access: Access) -> ResponseHead:
