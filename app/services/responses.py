@@ -249,7 +249,7 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
         loaded.after = trial
         for path, value in parsed.items():
             node, index = targets[path]
-            if trial.relevant.get(path, False) and trial.check_value(node, index, value):
+            if trial.is_relevant(path) and trial.check_value(node, index, value):
                 outcomes[path].status, outcomes[path].code = "invalid", "constraint"
     return outcomes
 
@@ -395,8 +395,8 @@ def submit(actor: User, loaded: Loaded):
     problems = loaded.state.problems()
     if problems:
         return problems
-    for path, value in loaded.state.defaulted.items():
-        if path not in loaded.answers and loaded.state.relevant.get(path):
+    for path, value in loaded.state.defaults().items():
+        if path not in loaded.answers:
             loaded.answers[path] = _insert_answer(actor, loaded.response.id, path, value)
             audit.record(actor, "answer.save", loaded.response, path, None, value)
     response = loaded.response

@@ -133,7 +133,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
         value=value, selected=value.split() if node.type in ("select_multiple", "rank", "select_one") else [],
         evidence=(posted_evidence if posted_evidence is not None else (answer.evidence if answer else "")) or "",
         version=outcome.version if outcome and outcome.status == "conflict" else (answer.version if answer else 0),
-        required=state.required(node, index), relevant=state.relevant.get(path, False),
+        required=state.required(node, index), relevant=state.is_relevant(path),
         editable=loaded.editable and not (node.read_only is True or (
             isinstance(node.read_only, Expression) and state._true(node.read_only, node, index, False))),
         error=error, outcome=outcome,
@@ -147,7 +147,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
 
 def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -> str:
     if node.type == "calculate":
-        text = to_string(loaded.state.values.get(path, ""))
+        text = to_string(loaded.state.value(path))
         return "" if text == "NaN" else text
     if node.list_name:
         return ", ".join(loaded.form.choice_label(node.list_name, item, language) for item in value.split())
@@ -176,7 +176,7 @@ def view_of(loaded: Loaded, node: Node, index: Index, language: str, errors: dic
         raw = posted.get(path)
         return question(loaded, node, index, language, error=errors.get(path), outcome=outcomes.get(path),
                         posted=raw[0] if raw else None, posted_evidence=raw[1] if raw else None)
-    view = NodeView(node, index, path, html_id(path), loaded.state.relevant.get(path, True),
+    view = NodeView(node, index, path, html_id(path), loaded.state.is_relevant(path),
                     _text(loaded, node.label, language, node, index) if node.label else None)
     if node.kind == "group":
         view.children = [view_of(loaded, child, index, language, errors, outcomes, posted) for child in node.children]

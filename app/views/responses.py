@@ -83,7 +83,7 @@ def _pages(loaded: service.Loaded, only: set[int] | None = None):
             continue
         label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
         answered, total = loaded.state.progress(page)
-        applies = page.name.startswith("_page") or loaded.state.relevant.get(page.name, True)
+        applies = page.name.startswith("_page") or loaded.state.is_relevant(page.name)
         result.append({"number": number, "label": label, "answered": answered, "total": total, "applies": applies})
     return result
 

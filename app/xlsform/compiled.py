@@ -135,7 +135,6 @@ class CompiledForm:
         for node in self.by_name.values():
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)
-        self.calculation_order = self._calculation_order()
         self.looks_forward = self._looks_forward()
         self.dependents, self.indicators_of = self._dependencies()
         # Whether a change to a question can switch any node on or off (or change how many
@@ -183,32 +182,14 @@ class CompiledForm:
             if kind in ("group", "repeat"):
                 stack.append(node)
 
-    def _calculation_order(self) -> list[Node]:
-        calculations = {n.name: n for n in self.by_name.values() if n.calculation is not None}
-        order: list[Node] = []
-        done: set[str] = set()
-
-        def visit(name: str, trail: set[str]) -> None:
-            if name in done or name in trail:
-                return
-            trail.add(name)
-            for reference in sorted(calculations[name].calculation.references):
-                if reference in calculations:
-                    visit(reference, trail)
-            done.add(name)
-            order.append(calculations[name])
-
-        for name in calculations:
-            visit(name, set())
-        return order
-
     def _looks_forward(self) -> bool:
-        """Whether any expression refers to a question later in the form (then evaluating the
-        form takes a second pass, so that every value is known)."""
+        """Whether an expression that decides a node's relevance, value or number of entries
+        reads a question at or after that node (then the form is evaluated whole, in two
+        passes: see ``FormState``). ``required``, ``read_only``, constraints and choice filters
+        are read once the values are known, and may read anything."""
         order = {node.name: position for position, node in enumerate(self.nodes)}
         for node in self.nodes:
-            for expression in (node.relevant, node.calculation, node.repeat_count, node.default,
-                               node.required, node.read_only):
+            for expression in (node.relevant, node.calculation, node.repeat_count, node.default):
                 if isinstance(expression, Expression) and any(
                         order.get(name, -1) >= order[node.name] for name in expression.references):
                     return True

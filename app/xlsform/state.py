@@ -5,6 +5,13 @@ Semantics follow ODK: a question that is not relevant keeps its stored answer bu
 blank for expressions, validation, scoring and export; relevance is inherited from groups
 and repeats; ``required`` and ``constraint`` apply only to relevant questions; a reference to
 a question in a repeat from outside that repeat is the list of its values.
+
+A state is computed as it is read: asking whether one question is relevant evaluates that
+question, its groups and what their expressions read, and nothing else (saving one answer
+checks one question, not the whole form). Where every expression reads only what comes
+before it in the form, this is the same as evaluating the form in order. A form whose
+expressions read ahead (``CompiledForm.looks_forward``) is evaluated whole when the state is
+made, in two passes.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from app.xlsform.values import parse_input, typed, InputError
 
 Index = tuple[int, ...]
 _NO_REPEAT: list[Index] = [()]
+_UNKNOWN = object()  # not evaluated yet
 MAX_INSTANCES = 200  # per repeat, per parent instance
 
 
@@ -76,21 +84,23 @@ class _Context:
         self.chain = node.chain + ((node,) if node.kind == "repeat" and len(index) > len(node.chain) else ())
 
     def lookup(self, name: str) -> Any:
-        target = self.state.form.by_name.get(name)
+        state = self.state
+        target = state.form.by_name.get(name)
         if target is None or target.kind != "question":
             return ""
         if not target.chain:  # outside repeats: one value, under its name
-            return self.state.values.get(name, "")
-        target_chain = repeat_chain(target)
+            found = state._values.get(name, _UNKNOWN)
+            return found if found is not _UNKNOWN else state._value(target, (), name)
+        target_chain = target.chain
         shared = 0
         while shared < min(len(target_chain), len(self.chain), len(self.index)) and \
                 target_chain[shared] is self.chain[shared]:
             shared += 1
         prefix = self.index[:shared]
         if len(target_chain) == shared:
-            return self.state.values.get(node_path(target, prefix), "")
-        return NodeSet(self.state.values.get(node_path(target, full), "")
-                       for full in self.state.instances(target) if full[:shared] == prefix)
+            return state._value(target, prefix, node_path(target, prefix))
+        return NodeSet(state._value(target, full, node_path(target, full))
+                       for full in state.instances(target) if full[:shared] == prefix)
 
     def current(self) -> Any:
         return self.value
@@ -109,23 +119,31 @@ class _Context:
 
 class FormState:
     def __init__(self, form: CompiledForm, answers: dict[str, str], evidence: dict[str, str] | None = None,
-                 today: date | None = None):
+                 today: date | None = None, whole: bool = False):
+        """``whole``: evaluate every node now, in document order (what reads the whole state,
+        such as an export, does less work so than by asking node by node)."""
         self.form = form
         self.stored = answers
         self.evidence = evidence or {}
         self.today = today or date.today()
-        self.counts: dict[str, int] = {}
-        self.values: dict[str, Any] = {}
-        self.relevant: dict[str, bool] = {}
-        self.defaulted: dict[str, str] = {}
+        # What has been evaluated, by path (a question's or group's relevance and value, a
+        # repeat's number of entries, the default shown for an unanswered question).
+        self._relevant: dict[str, bool] = {}
+        self._values: dict[str, Any] = {}
+        self._counts: dict[str, int] = {}
+        self._defaulted: dict[str, str] = {}
+        self._typed: dict[str, Any] = {}  # stored answers as typed values, each typed once
         self._progress: dict[int, tuple[int, int]] = {}
-        self._nodes = form.nodes
-        self._typed: dict[str, Any] = {}  # each stored answer as its typed value
-        for path, stored in answers.items():
-            parsed = parse_path(form, path)
-            if parsed is not None and parsed[0].kind == "question":
-                self._typed[path] = typed(parsed[0], stored)
-        self.values.update(self._typed)
+        self._lazy = not (whole or form.looks_forward)
+        if self._lazy:
+            return
+        if form.looks_forward:
+            # Expressions read ahead: the first pass sees the stored answers of later questions,
+            # the second what the first made of them.
+            for path in answers:
+                parsed = parse_path(form, path)
+                if parsed is not None and parsed[0].kind == "question":
+                    self._values[path] = self._typed_answer(parsed[0], path)
         for _pass in range(2 if form.looks_forward else 1):
             self._evaluate()
 
@@ -135,50 +153,87 @@ class FormState:
         if not node.chain:
             return _NO_REPEAT
         indexes: list[Index] = [()]
-        for repeat in repeat_chain(node):
+        for repeat in node.chain:
             expanded: list[Index] = []
             for prefix in indexes:
-                count = self.counts.get(node_path(repeat, prefix), 0)
-                expanded.extend(prefix + (i,) for i in range(1, count + 1))
+                expanded.extend(prefix + (i,) for i in range(1, self.count(repeat, prefix) + 1))
             indexes = expanded
         return indexes
 
     def count(self, repeat: Node, prefix: Index = ()) -> int:
-        return self.counts.get(node_path(repeat, prefix), 0)
+        """How many entries the repeat has in the container ``prefix`` (0 where there is none)."""
+        path = node_path(repeat, prefix)
+        found = self._counts.get(path)
+        if found is None:
+            if not self._lazy or not self._exists(repeat, prefix):
+                return 0
+            self._evaluate_at(repeat, prefix, path, self._parent_relevant(repeat, prefix))
+            found = self._counts[path]
+        return found
 
+    def _exists(self, node: Node, index: Index) -> bool:
+        if len(index) != len(node.chain):
+            return False
+        return all(1 <= index[depth] <= self.count(repeat, index[:depth]) for depth, repeat in enumerate(node.chain))
+
+    # -- evaluation -------------------------------------------------------------------
     def _evaluate(self) -> None:
-        relevant_of = self.relevant
-        for node in self._nodes:
+        """Evaluate every node in document order (forms whose expressions read ahead)."""
+        for node in self.form.nodes:
             if not node.chain:  # outside repeats (most nodes): one instance, its path the name
                 parent = node.parent  # outside repeats too
-                relevant = parent is None or relevant_of.get(parent.name, True)
+                relevant = parent is None or self._relevant.get(parent.name, True)
                 self._evaluate_at(node, (), node.name, relevant)
                 continue
             for index in self.instances(node):
                 self._evaluate_at(node, index, node_path(node, index), self._parent_relevant(node, index))
 
+    def _relevance(self, node: Node, index: Index, path: str) -> bool:
+        found = self._relevant.get(path)
+        if found is None:
+            if not self._lazy or not self._exists(node, index):
+                return False
+            self._evaluate_at(node, index, path, self._parent_relevant(node, index))
+            found = self._relevant[path]
+        return found
+
+    def _value(self, node: Node, index: Index, path: str) -> Any:
+        found = self._values.get(path, _UNKNOWN)
+        if found is _UNKNOWN:
+            if not self._lazy or not self._exists(node, index):
+                return ""
+            self._evaluate_at(node, index, path, self._parent_relevant(node, index))
+            found = self._values[path]
+        return found
+
     def _evaluate_at(self, node: Node, index: Index, path: str, relevant: bool) -> None:
         """Relevance and value of ``node`` at ``index``, its parent's relevance given."""
         if relevant and node.relevant is not None:
             relevant = self._true(node.relevant, node, index, default=True)
-        self.relevant[path] = relevant
+        self._relevant[path] = relevant
         kind = node.kind
         if kind == "question":
             if node.calculation is not None:
-                self.values[path] = self._eval(node.calculation, node, index) if relevant else ""
+                self._values[path] = self._eval(node.calculation, node, index) if relevant else ""
             elif not relevant:
-                self.values[path] = ""
-            elif path in self._typed:
-                self.values[path] = self._typed[path]
+                self._values[path] = ""
+            elif path in self.stored:
+                self._values[path] = self._typed_answer(node, path)
             elif node.default is not None and node.is_input:
                 stored = self._default(node, index)
                 if stored:
-                    self.defaulted[path] = stored
-                self.values[path] = typed(node, stored)
+                    self._defaulted[path] = stored
+                self._values[path] = typed(node, stored)
             else:
-                self.values[path] = ""
+                self._values[path] = ""
         elif kind == "repeat":
-            self.counts[path] = self._repeat_count(node, index, path)
+            self._counts[path] = self._repeat_count(node, index, path)
+
+    def _typed_answer(self, node: Node, path: str) -> Any:
+        found = self._typed.get(path, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._typed[path] = typed(node, self.stored[path])
+        return found
 
     def _repeat_count(self, node: Node, index: Index, path: str) -> int:
         if node.repeat_count is not None:
@@ -204,13 +259,14 @@ class FormState:
             return ""
 
     def _parent_relevant(self, node: Node, index: Index) -> bool:
+        """Whether the group or repeat holding ``node`` is relevant (a repeat: its container)."""
         parent = node.parent
         if parent is None:
             return True
-        if parent.kind == "repeat":
-            container = node_path(parent, index[:len(repeat_chain(parent))])
-            return self.relevant.get(container, True)
-        return self.relevant.get(node_path(parent, index[:len(repeat_chain(parent))]), True)
+        prefix = index[:len(parent.chain)]
+        path = node_path(parent, prefix)
+        found = self._relevant.get(path)
+        return found if found is not None else (self._relevance(parent, prefix, path) if self._lazy else True)
 
     def _eval(self, expression: Expression, node: Node, index: Index, value: Any = "") -> Any:
         try:
@@ -230,13 +286,36 @@ class FormState:
     def answer(self, path: str) -> str:
         """The stored answer, or the default a relevant unanswered question shows."""
         stored = self.stored.get(path)
-        return stored if stored is not None else self.defaulted.get(path, "")
+        if stored is not None:
+            return stored
+        if path not in self._relevant:
+            self.is_relevant(path)  # evaluates the question, and with it its default
+        return self._defaulted.get(path, "")
 
     def is_relevant(self, path: str) -> bool:
-        return self.relevant.get(path, False)
+        """Whether the node at ``path`` is relevant (False where no such node or entry exists)."""
+        found = self._relevant.get(path)
+        if found is not None:
+            return found
+        parsed = parse_path(self.form, path) if self._lazy else None
+        return self._relevance(parsed[0], parsed[1], path) if parsed is not None else False
+
+    def value(self, path: str) -> Any:
+        """The typed value of the question at ``path``: blank when not relevant, calculated,
+        answered, or its default."""
+        found = self._values.get(path, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found
+        parsed = parse_path(self.form, path) if self._lazy else None
+        return self._value(parsed[0], parsed[1], path) if parsed is not None else ""
+
+    def defaults(self) -> dict[str, str]:
+        """The defaults shown in relevant questions nobody has answered, by path."""
+        return {path: self._defaulted[path] for _node, _index, path in self.input_paths()
+                if path not in self.stored and self.is_relevant(path) and path in self._defaulted}
 
     def input_paths(self, under: Node | None = None) -> Iterator[tuple[Node, Index, str]]:
-        for node in (self.form.walk(under) if under is not None else self._nodes):
+        for node in (self.form.walk(under) if under is not None else self.form.nodes):
             if node.kind == "question" and node.is_input:
                 for index in self.instances(node):
                     yield node, index, node_path(node, index)
@@ -254,7 +333,7 @@ class FormState:
         return found
 
     def problem(self, node: Node, index: Index, path: str) -> Problem | None:
-        if not self.relevant.get(path, False):
+        if not self._relevance(node, index, path):
             return None
         value = self.answer(path)
         if value == "":
@@ -278,7 +357,7 @@ class FormState:
         """(points, maximum) of a relevant, answered, scored question; None when not scored
         (not relevant, unanswered, "not applicable", or no score)."""
         path = node_path(node, index)
-        if not self.relevant.get(path, False):
+        if not self._relevance(node, index, path):
             return None
         value = self.answer(path)
         if value == "" or node.max_score is None:
@@ -308,8 +387,8 @@ class FormState:
 
     def _count_progress(self, under: Node | None) -> tuple[int, int]:
         answered = total = 0
-        for _node, _index, path in self.input_paths(under):
-            if self.relevant.get(path, False):
+        for node, index, path in self.input_paths(under):
+            if self._relevance(node, index, path):
                 total += 1
                 if self.answer(path) != "":
                     answered += 1

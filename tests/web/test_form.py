@@ -249,8 +249,8 @@ def test_irrelevant_answers_are_kept_but_not_scored(app, client, filler):
     with app.app_context():
         from app.services import responses
         loaded = responses.load(db.session.get(Response, filler.response_id))
-        assert loaded.state.relevant["agency_other"] is False
-        assert loaded.state.values["agency_other"] == ""
+        assert loaded.state.is_relevant("agency_other") is False
+        assert loaded.state.value("agency_other") == ""
 
 
 def test_submit_lists_what_is_missing_then_locks(app, client, filler):
