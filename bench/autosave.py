@@ -1,6 +1,6 @@
 """Autosave: how fast the form renders and answers are saved, against a bare baseline.
 
-    .venv/bin/python bench/autosave.py [--seconds 8] [--clients 32] [--interval 0.5] [--rounds 3] [--skip-postgres]
+    .venv/bin/python bench/autosave.py [--seconds 8] [--clients 32] [--interval 0.5] [--rounds 3] [--skip-sqlite] [--skip-postgres]
 
 Prints, for SQLite and PostgreSQL:
 * the median server time to render the largest section of the BAN questionnaire (in process);
@@ -95,6 +95,8 @@ with app.app_context():
     fill_bench_responses()
 """
     subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, check=True)
+    subprocess.run([PYTHON, "-c", "from bench.bare_app import engine, metadata; metadata.create_all(engine)"], cwd=ROOT,
+                   env={**env, "BENCH_DATABASE_URL": url}, check=True)
 
 
 SIMPLE_VALUES = {"integer": "1", "decimal": "1", "text": "Bench answer", "date": "2026-01-15"}
@@ -356,10 +358,13 @@ def main() -> None:
                         help="seconds between one client's saves in the steady run (default 0.5)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating saturation rounds (default 3)")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="matrica-bench-"))
     try:
-        bench_database("SQLite", f"sqlite:///{workdir / 'bench.sqlite'}", args.clients, args.seconds, args.interval, args.rounds)
+        if not args.skip_sqlite:
+            bench_database("SQLite", f"sqlite:///{workdir / 'bench.sqlite'}", args.clients, args.seconds, args.interval,
+                           args.rounds)
         if not args.skip_postgres:
             import psycopg
             with psycopg.connect(PG_ADMIN, autocommit=True) as connection:

@@ -17,7 +17,8 @@ if engine.dialect.name == "sqlite":
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-metadata.create_all(engine)
+# The table is created by bench/autosave.py before the server starts: two workers importing
+# this module at once would race to create it, and the loser would not boot.
 app = Flask(__name__)
 
 
