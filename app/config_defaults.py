@@ -4,7 +4,12 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent.parent
 
 SQLALCHEMY_DATABASE_URI = None  # default: sqlite in the instance folder; DATABASE_URL overrides
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+# A pooled connection to a database server is checked (one round trip) before use when it has
+# been idle longer than this many seconds: one that was in use a moment ago is not (as
+# HikariCP's "alive bypass window"). A connection found dead is replaced before the request
+# uses it. An embedded SQLite file is never checked.
+DATABASE_PING_AFTER_IDLE = 1.0
 SECRET_KEY = None
 
 # Flask-Babel looks in app/translations unless given an absolute path.

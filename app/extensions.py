@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -16,6 +17,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so that Alembic can alter them on SQLite and PostgreSQL alike.
@@ -56,6 +58,34 @@ def init_extensions(app: Flask) -> None:
             database = db.engine.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 _serialise_sqlite_writers(db.engine, database + "-writer.lock")
+        else:
+            _ping_idle_connections(db.engine, float(app.config["DATABASE_PING_AFTER_IDLE"]))
+
+
+def _ping_idle_connections(engine, idle_seconds: float) -> None:
+    """Check a pooled connection before it is used if it has been idle more than
+    ``idle_seconds`` (the server may have closed it meanwhile: a restart, a failover, an idle
+    timeout on the way); a dead one is replaced, and the request never sees it. A connection
+    given back a moment ago is not checked: under load that saves a round trip per request."""
+
+    @event.listens_for(engine, "connect")
+    def _opened(_dbapi_connection, record) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool closes this connection and checks out another (SQLAlchemy's documented
+            # pessimistic disconnect handling).
+            raise DisconnectionError() from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
