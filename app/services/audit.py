@@ -8,8 +8,9 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.models import AuditEvent, User
 
-# One statement object for every event: SQLAlchemy computes its cache key once.
-_INSERT = insert(AuditEvent.__table__)
+# One statement object for every event: SQLAlchemy computes its cache key once. Inline: the
+# new row's id is not read back (no RETURNING on PostgreSQL), nothing needs it.
+_INSERT = insert(AuditEvent.__table__).inline()
 
 
 def _text(value: Any) -> str | None:

@@ -2,7 +2,7 @@
 submit and history. Every lookup goes through the scoping function."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -242,8 +242,7 @@ def autosave(response_id: int):
             if outcome.status == "invalid" else None
         view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
                               posted=submitted[path].raw, posted_evidence=submitted[path].evidence)
-        body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(loaded.response, number),
-                               changed=[], progress=None, pages=None, indicators=None,
+        body = _autosave_reply(view, _form.QuestionContext(loaded.response, number),
                                status_text=_("Not saved: %(reason)s", reason=error) if error else
                                _("Not saved: someone else changed this answer at the same time."))
         return _fragment(body, 422 if outcome.status == "invalid" else 409)
@@ -268,9 +267,8 @@ def autosave(response_id: int):
         depending = {id(n) for n in fresh.form.dependents[node.name]}
         sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
         progress, pages = fresh.state.progress(page_node), _pages(fresh, sections)
-    body = render_template("responses/_autosave.html", q=view, ctx=_form.QuestionContext(fresh.response, number),
-                           changed=changed, progress=progress, pages=pages,
-                           indicators=_form.indicator_rows(fresh, codes, language), status_text=status_text)
+    body = _autosave_reply(view, _form.QuestionContext(fresh.response, number), status_text, changed=changed,
+                           progress=progress, pages=pages, indicators=_form.indicator_rows(fresh, codes, language))
     return _fragment(body, 200)
 
 
@@ -286,6 +284,10 @@ def _dependents_on_page(loaded, saved, saved_index, page, language) -> list:
                 continue
             views.append(_form.view_of(loaded, node, index, language))
     return views
+
+
+def _autosave_reply(*args, **kwargs) -> str:
+    return get_template_attribute("_macros/form.html", "autosave_reply")(*args, **kwargs)
 
 
 def _fragment(body: str, status: int):
