@@ -104,13 +104,15 @@ class Loaded:
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
     after: FormState | None = None   # after a successful save: the state the saved answers make
     today: date | None = None
+    whole: bool = False   # evaluate the whole state at once (what shows a page reads all of it)
     evaluated: FormState | None = field(default=None, repr=False)
 
     @property
     def state(self) -> FormState:
         if self.evaluated is None:
             self.evaluated = FormState(self.form, {p: a.value for p, a in self.answers.items()},
-                                       {p: a.evidence for p, a in self.answers.items()}, today=self.today)
+                                       {p: a.evidence for p, a in self.answers.items()}, today=self.today,
+                                       whole=self.whole)
         return self.evaluated
 
     @property
@@ -168,10 +170,13 @@ _UPDATE_ANSWER = (update(_TABLE)
 _UPDATE_ANSWER_AND_EVIDENCE = _UPDATE_ANSWER.values(evidence=bindparam("new_evidence"))
 
 
-def load(response: Response, today: date | None = None) -> Loaded:
+def load(response: Response | ResponseHead, today: date | None = None, whole: bool = True) -> Loaded:
+    """The response with its form and answers. ``whole``: its state is evaluated whole when
+    first read (to show a page, check for submission, count progress); otherwise only what is
+    read of it (to save an answer)."""
     form = form_of(response)
     return Loaded(response, form, _by_path(db.session.execute(_ANSWERS, {"response_id": response.id}).all()),
-                  today=today)
+                  today=today, whole=whole)
 
 
 def _by_path(rows) -> dict[str, Stored]:

@@ -101,7 +101,7 @@ def _load_for(response_id: int, access: str = "read", *, head: bool = False):
     else:
         response = get_scoped(_user(), Response, response_id, access, options=_WITH_VERSION)
     try:
-        loaded = service.load(response)
+        loaded = service.load(response, whole=not head)
     except service.ResponseError as exc:
         abort(404, _status_message(exc.code))
     return loaded

@@ -120,8 +120,8 @@ class _Context:
 class FormState:
     def __init__(self, form: CompiledForm, answers: dict[str, str], evidence: dict[str, str] | None = None,
                  today: date | None = None, whole: bool = False):
-        """``whole``: evaluate every node now, in document order (what reads the whole state,
-        such as an export, does less work so than by asking node by node)."""
+        """``whole``: evaluate every node now, in document order, which costs less than node by
+        node when the whole state will be read (an export)."""
         self.form = form
         self.stored = answers
         self.evidence = evidence or {}
@@ -178,7 +178,7 @@ class FormState:
 
     # -- evaluation -------------------------------------------------------------------
     def _evaluate(self) -> None:
-        """Evaluate every node in document order (forms whose expressions read ahead)."""
+        """Evaluate every node in document order (a whole state, or a form that reads ahead)."""
         for node in self.form.nodes:
             if not node.chain:  # outside repeats (most nodes): one instance, its path the name
                 parent = node.parent  # outside repeats too
