@@ -6,6 +6,9 @@ under ``translations/sr_Latn_ME`` and dates and numbers are formatted as ``sr_La
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -71,8 +74,14 @@ def _select_language() -> str:
     return DEFAULT_LANGUAGE
 
 
-def _babel_locale() -> str:
-    return LANGUAGES[current_language()][1]
+def _babel_locale() -> Locale:
+    return _locale_of(current_language())
+
+
+@lru_cache(maxsize=None)
+def _locale_of(code: str) -> Locale:
+    """The Babel locale of one of ``LANGUAGES``, parsed once (Flask-Babel takes it as it is)."""
+    return Locale.parse(LANGUAGES[code][1])
 
 
 def html_lang(code: str) -> str:
