@@ -1,6 +1,6 @@
 """Autosave: how fast the form renders and answers are saved, against a bare baseline.
 
-    .venv/bin/python bench/autosave.py [--seconds 8] [--clients 32] [--interval 0.5] [--rounds 3] [--skip-sqlite] [--skip-postgres]
+    .venv/bin/python bench/autosave.py [--seconds 8] [--clients 32] [--interval 0.5] [--rounds 7] [--skip-sqlite] [--skip-postgres]
 
 Prints, for SQLite and PostgreSQL:
 * the median server time to render the largest section of the BAN questionnaire (in process);
@@ -356,7 +356,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--interval", type=float, default=0.5,
                         help="seconds between one client's saves in the steady run (default 0.5)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating saturation rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating saturation rounds (default 7)")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
