@@ -165,11 +165,16 @@ class FormState:
         path = node_path(repeat, prefix)
         found = self._counts.get(path)
         if found is None:
-            if not self._lazy or not self._exists(repeat, prefix):
-                return 0
-            self._evaluate_at(repeat, prefix, path, self._parent_relevant(repeat, prefix))
-            found = self._counts[path]
+            found = self._counts[path] if self._evaluate_now(repeat, prefix, path) else 0
         return found
+
+    def _evaluate_now(self, node: Node, index: Index, path: str) -> bool:
+        """Evaluate ``node`` at ``index``, not evaluated yet, if the state is read lazily and
+        that entry exists; whether it was."""
+        if not self._lazy or not self._exists(node, index):
+            return False
+        self._evaluate_at(node, index, path, self._parent_relevant(node, index))
+        return True
 
     def _exists(self, node: Node, index: Index) -> bool:
         if len(index) != len(node.chain):
@@ -191,19 +196,13 @@ class FormState:
     def _relevance(self, node: Node, index: Index, path: str) -> bool:
         found = self._relevant.get(path)
         if found is None:
-            if not self._lazy or not self._exists(node, index):
-                return False
-            self._evaluate_at(node, index, path, self._parent_relevant(node, index))
-            found = self._relevant[path]
+            found = self._relevant[path] if self._evaluate_now(node, index, path) else False
         return found
 
     def _value(self, node: Node, index: Index, path: str) -> Any:
         found = self._values.get(path, _UNKNOWN)
         if found is _UNKNOWN:
-            if not self._lazy or not self._exists(node, index):
-                return ""
-            self._evaluate_at(node, index, path, self._parent_relevant(node, index))
-            found = self._values[path]
+            found = self._values[path] if self._evaluate_now(node, index, path) else ""
         return found
 
     def _evaluate_at(self, node: Node, index: Index, path: str, relevant: bool) -> None:
@@ -264,9 +263,7 @@ class FormState:
         if parent is None:
             return True
         prefix = index[:len(parent.chain)]
-        path = node_path(parent, prefix)
-        found = self._relevant.get(path)
-        return found if found is not None else (self._relevance(parent, prefix, path) if self._lazy else True)
+        return self._relevance(parent, prefix, node_path(parent, prefix))  # whole: evaluated before its children
 
     def _eval(self, expression: Expression, node: Node, index: Index, value: Any = "") -> Any:
         try:
