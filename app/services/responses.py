@@ -110,10 +110,13 @@ class Loaded:
     @property
     def state(self) -> FormState:
         if self.evaluated is None:
-            self.evaluated = FormState(self.form, {p: a.value for p, a in self.answers.items()},
-                                       {p: a.evidence for p, a in self.answers.items()}, today=self.today,
-                                       whole=self.whole)
+            self.evaluated = self.state_with({}, {}, whole=self.whole)
         return self.evaluated
+
+    def state_with(self, values: dict[str, str], evidence: dict[str, str], whole: bool = False) -> FormState:
+        """The state the stored answers make with ``values`` and ``evidence`` put in their place."""
+        return FormState(self.form, {p: a.value for p, a in self.answers.items()} | values,
+                         {p: a.evidence for p, a in self.answers.items()} | evidence, today=self.today, whole=whole)
 
     @property
     def editable(self) -> bool:
@@ -246,11 +249,8 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
         parsed[path] = value
         outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence)
     if parsed:
-        answers = {p: a.value for p, a in loaded.answers.items()}
-        answers.update(parsed)
-        evidence = {p: a.evidence for p, a in loaded.answers.items()}
-        evidence.update({p: o.evidence for p, o in outcomes.items() if o.status == "pending" and o.evidence is not None})
-        trial = FormState(loaded.form, answers, evidence, today=loaded.today)
+        trial = loaded.state_with(parsed, {p: o.evidence for p, o in outcomes.items()
+                                           if o.status == "pending" and o.evidence is not None})
         loaded.after = trial
         for path, value in parsed.items():
             node, index = targets[path]
