@@ -45,6 +45,13 @@ htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+def execute(statement, params=None):
+    """Run a Core statement (on tables, not ORM entities) in the request's transaction, on
+    the session's connection: without the ORM's per-execution work, which a Core statement
+    does not need (the hottest paths run several per request)."""
+    return db.session.connection().execute(statement, params)
+
+
 def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.extensions import db
+from app.extensions import execute
 from app.models import AuditEvent, User
 
 # One statement object for every event: SQLAlchemy computes its cache key once. Inline: the
@@ -24,7 +24,7 @@ def _text(value: Any) -> str | None:
 def record(actor: User | None, action: str, entity: Any, field: str | None = None,
            old: Any = None, new: Any = None) -> None:
     """Append one event in the current transaction (written at once; rolled back with it)."""
-    db.session.execute(_INSERT, {
+    execute(_INSERT, {
         "actor_id": actor.id if actor is not None else None,
         "action": action,
         "entity_type": entity.__table__.name,

@@ -15,7 +15,7 @@ from typing import ClassVar
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.extensions import db, execute
 from app.models import Answer, AuditEvent, Cycle, CycleStatus, QuestionnaireVersion, Response, ResponseStatus, User
 from app.models._base import utcnow
 from app.services import audit, questionnaires
@@ -178,7 +178,7 @@ def load(response: Response | ResponseHead, today: date | None = None, whole: bo
     first read (to show a page, check for submission, count progress); otherwise only what is
     read of it (to save an answer)."""
     form = form_of(response)
-    return Loaded(response, form, _by_path(db.session.execute(_ANSWERS, {"response_id": response.id}).all()),
+    return Loaded(response, form, _by_path(execute(_ANSWERS, {"response_id": response.id}).all()),
                   today=today, whole=whole)
 
 
@@ -278,7 +278,7 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
         statement = _UPDATE_ANSWER
         if outcome.evidence is not None:
             statement, params["new_evidence"] = _UPDATE_ANSWER_AND_EVIDENCE, outcome.evidence
-        if db.session.execute(statement, params).rowcount != 1:
+        if execute(statement, params).rowcount != 1:
             return _conflict(outcome, _read_answer(response.id, path))
         existing.value, existing.version, existing.updated_by_id = outcome.value, base_version + 1, actor.id
         if outcome.evidence is not None:

@@ -20,7 +20,7 @@ from typing import Literal, NoReturn, TypeVar
 from sqlalchemy import ColumnElement, FromClause, Select, bindparam, false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
 
-from app.extensions import db
+from app.extensions import db, execute
 from app.models import Country, Cycle, Institution, Response, ResponseStatus, Role, User, cycle_institution
 
 Access = Literal["read", "answer", "review"]
@@ -165,7 +165,7 @@ def get_scoped_columns(user: User | None, model: type, ident: int, access: Acces
     joining what it needs through the tables. It is a module-level function: the shaped
     statement is cached by it."""
     scope = scope_of(user)
-    row = db.session.execute(_shaped(scope, model, access, shape), {"ident": ident}).first()
+    row = execute(_shaped(scope, model, access, shape), {"ident": ident}).first()
     return row if row is not None else _refuse(scope, model, ident, access)
 
 

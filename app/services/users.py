@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import db, execute
 from app.i18n import LANGUAGES
 from app.models import Country, Institution, Role, RoleAssignment, User
 from app.models.user import Account, password_fingerprint
@@ -110,7 +110,7 @@ def load_session_user(ident: str) -> SessionUser | None:
     user_id, _sep, fingerprint = ident.partition(":")
     if not user_id.isdigit():
         return None
-    rows = db.session.execute(_SESSION_USER, {"user_id": int(user_id)}).all()
+    rows = execute(_SESSION_USER, {"user_id": int(user_id)}).all()
     if not rows:
         return None
     email, name, locale, active, password_hash = rows[0][:5]
