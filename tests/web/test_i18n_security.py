@@ -44,6 +44,24 @@ def test_security_headers(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"   # pages are not kept by shared caches
+    assert "Strict-Transport-Security" not in response.headers   # plain HTTP
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert secure.headers.getlist("Content-Security-Policy") == [csp]   # once, not twice
+    with client.get("/static/js/matrica.js") as script:   # static files may be cached
+        assert "no-store" not in script.headers.get("Cache-Control", "")
+
+
+def test_secret_key_rotation_keeps_sessions_signed_with_a_fallback_key(app, client, auth, demo):
+    auth.login("official.rs@example.org")
+    assert client.get("/").status_code == 200
+    old_key = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="a-new-key-after-rotation", SECRET_KEY_FALLBACKS=[old_key])
+    assert client.get("/").status_code == 200   # still signed in
+    app.config.update(SECRET_KEY_FALLBACKS=[])
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]   # old cookie refused
 
 
 def test_htmx_is_served_locally(client):
