@@ -86,6 +86,16 @@ def test_autosave_stores_the_canonical_value(app, filler, path, raw, stored):
     assert _answers(app, filler.response_id)[path] == stored
 
 
+def test_a_saved_text_is_read_back_exactly_whatever_it_holds(app, filler):
+    text = 'Quote " back\\slash ✓ 🙂 <b>tag</b>\nline two\ttab [1, "x"] null ='
+    assert filler.autosave("comment", text).status_code == 200
+    assert _answers(app, filler.response_id)["comment"] == text
+    before = _events(app)
+    again = filler.autosave("comment", text)   # the same text again: nothing changed, nothing logged
+    assert again.status_code == 200 and _events(app) == before
+    assert filler.autosave("comment", text + "!").status_code == 200 and _events(app) == before + 1
+
+
 @pytest.mark.parametrize("path,raw,message", [
     ("count", "twelve", "Enter a whole number"), ("count", "1.5", "Enter a whole number"),
     ("count", "5000", "Between 0 and 1000."), ("amount", "-3", "This answer is not allowed here."),
