@@ -306,7 +306,11 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
         statement = _UPDATE_ANSWER
         if outcome.evidence is not None:
             statement, params["new_evidence"] = _UPDATE_ANSWER_AND_EVIDENCE, outcome.evidence
-        if execute(statement, params).rowcount != 1:
+        if old_value != outcome.value:   # the update and its event, one statement where the database allows
+            updated = audit.update_recorded(statement, params, actor, *_value_event(response, path, old_value, outcome))
+        else:
+            updated = execute(statement, params).rowcount == 1
+        if not updated:
             return _conflict(outcome, _read_answer(response.id, path))
         existing.value, existing.version, existing.updated_by_id = outcome.value, base_version + 1, actor.id
         if outcome.evidence is not None:
@@ -325,13 +329,17 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
             return _conflict(outcome, _read_answer(response.id, path))
         old_value = old_evidence = ""
         outcome.version = 1
-    if old_value != outcome.value:
-        audit.record(actor, "answer.save", response, path, old_value or None, outcome.value or None)
+        if outcome.value:
+            audit.record(actor, *_value_event(response, path, old_value, outcome))
     if outcome.evidence is not None and old_evidence != outcome.evidence:
         audit.record(actor, "answer.evidence", response, f"{path}#evidence", old_evidence or None,
                      outcome.evidence or None)
     outcome.status = "saved"
     return outcome
+
+
+def _value_event(response, path: str, old_value: str, outcome: Outcome) -> tuple:
+    return "answer.save", response, path, old_value or None, outcome.value or None
 
 
 def _conflict(outcome: Outcome, theirs: Stored | None) -> Outcome:
