@@ -17,6 +17,7 @@ from app.services import audit, cycles, mail, org, users
 from app.services.scope import get_scoped
 from app.views._messages import error_message
 from app.views._render import render
+from app.views.auth import signed_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,9 +31,6 @@ def admin_required(view):
         return view(*args, **kwargs)
     return wrapped
 
-
-def _actor() -> users.SessionUser:
-    return current_user._get_current_object()
 
 
 def _country_choices(empty_label: str | None = None):
@@ -71,7 +69,7 @@ def countries():
     form = CountryForm()
     if form.validate_on_submit():
         try:
-            country = org.add_country(_actor(), form.code.data)
+            country = org.add_country(signed_in(), form.code.data)
         except org.OrgError as exc:
             db.session.rollback()
             form.code.errors.append(error_message(exc.code))
@@ -91,7 +89,7 @@ def countries():
 def country_active(country_id: int):
     country = db.get_or_404(Country, country_id)
     if EmptyForm().validate_on_submit():
-        org.set_country_active(_actor(), country, request.form.get("active") == "1")
+        org.set_country_active(signed_in(), country, request.form.get("active") == "1")
         db.session.commit()
     return redirect(url_for("admin.countries"))
 
@@ -108,7 +106,7 @@ def institutions():
         form.country_id.data = country_filter
     if form.validate_on_submit():
         try:
-            org.save_institution(_actor(), None, country_id=form.country_id.data,
+            org.save_institution(signed_in(), None, country_id=form.country_id.data,
                                  kind=InstitutionKind(form.kind.data), name=form.name.data,
                                  active=form.active.data)
         except org.OrgError as exc:
@@ -130,14 +128,14 @@ def institutions():
 @bp.route("/institutions/<int:institution_id>", methods=["GET", "POST"])
 @admin_required
 def institution(institution_id: int):
-    item = get_scoped(_actor(), Institution, institution_id)
+    item = get_scoped(signed_in(), Institution, institution_id)
     form = InstitutionForm(obj=item)
     form.country_id.choices = _country_choices()
     if request.method == "GET":
         form.kind.data = item.kind.value
     if form.validate_on_submit():
         try:
-            org.save_institution(_actor(), item, country_id=form.country_id.data,
+            org.save_institution(signed_in(), item, country_id=form.country_id.data,
                                  kind=InstitutionKind(form.kind.data), name=form.name.data,
                                  active=form.active.data)
         except org.OrgError as exc:
@@ -193,7 +191,7 @@ def users_index():
     link = None
     if form.validate_on_submit():
         try:
-            user = users.invite_user(_actor(), form.email.data, form.name.data or "", form.locale.data,
+            user = users.invite_user(signed_in(), form.email.data, form.name.data or "", form.locale.data,
                                      _role_spec(form))
         except users.AccountError as exc:
             db.session.rollback()
@@ -221,7 +219,7 @@ def user(user_id: int):
     _prepare_role_fields(form)
     if form.validate_on_submit():
         try:
-            users.assign_role(_actor(), person, _role_spec(form))
+            users.assign_role(signed_in(), person, _role_spec(form))
         except users.AccountError as exc:
             db.session.rollback()
             form.role.errors.append(error_message(exc.code))
@@ -242,7 +240,7 @@ def remove_role(user_id: int, assignment_id: int):
     person = db.get_or_404(User, user_id)
     if EmptyForm().validate_on_submit():
         try:
-            users.remove_role(_actor(), person, assignment_id)
+            users.remove_role(signed_in(), person, assignment_id)
         except users.AccountError as exc:
             db.session.rollback()
             flash(error_message(exc.code), "error")
@@ -259,7 +257,7 @@ def user_active(user_id: int):
     if EmptyForm().validate_on_submit():
         active = request.form.get("active") == "1"
         try:
-            users.set_active(_actor(), person, active)
+            users.set_active(signed_in(), person, active)
         except users.AccountError as exc:
             db.session.rollback()
             flash(error_message(exc.code), "error")
@@ -282,7 +280,7 @@ def user_link(user_id: int):
         return redirect(url_for("admin.user", user_id=person.id))
     purpose = users.LinkPurpose.INVITATION if person.password_hash is None else users.LinkPurpose.PASSWORD_RESET
     link = _send_link(person, purpose)
-    audit.record(_actor(), f"user.{purpose.replace('-', '_')}_sent", person)
+    audit.record(signed_in(), f"user.{purpose.replace('-', '_')}_sent", person)
     db.session.commit()
     if link is None:
         flash(_("The link was sent to %(email)s.", email=person.email), "success")
@@ -302,7 +300,7 @@ def _version_choices():
 
 def _save_cycle(form: CycleForm, cycle: Cycle | None):
     try:
-        saved = cycles.save_cycle(_actor(), cycle, name=form.name.data, period_start=form.period_start.data,
+        saved = cycles.save_cycle(signed_in(), cycle, name=form.name.data, period_start=form.period_start.data,
                                   period_end=form.period_end.data, deadline=form.deadline.data,
                                   version_id=form.version_id.data)
     except cycles.CycleError as exc:
@@ -334,7 +332,7 @@ def cycles_index():
 @bp.route("/cycles/<int:cycle_id>", methods=["GET", "POST"])
 @admin_required
 def cycle(cycle_id: int):
-    item = get_scoped(_actor(), Cycle, cycle_id)
+    item = get_scoped(signed_in(), Cycle, cycle_id)
     form = CycleForm(obj=item, prefix="cycle")
     form.version_id.choices = _version_choices()
     if request.method == "GET":
@@ -358,14 +356,14 @@ def cycle(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/institutions", methods=["POST"])
 @admin_required
 def cycle_assign(cycle_id: int):
-    item = get_scoped(_actor(), Cycle, cycle_id)
+    item = get_scoped(signed_in(), Cycle, cycle_id)
     form = AssignForm(prefix="assign")
     form.institution_ids.choices = _institution_choices()
     if not form.validate_on_submit():
         flash(_("One of the chosen institutions does not exist."), "error")
         return redirect(url_for("admin.cycle", cycle_id=item.id))
     try:
-        cycles.assign_institutions(_actor(), item, set(form.institution_ids.data or []))
+        cycles.assign_institutions(signed_in(), item, set(form.institution_ids.data or []))
     except cycles.CycleError as exc:
         db.session.rollback()
         flash(error_message(exc.code), "error")
@@ -378,7 +376,7 @@ def cycle_assign(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/status", methods=["POST"])
 @admin_required
 def cycle_status(cycle_id: int):
-    item = get_scoped(_actor(), Cycle, cycle_id)
+    item = get_scoped(signed_in(), Cycle, cycle_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -386,7 +384,7 @@ def cycle_status(cycle_id: int):
     except ValueError:
         abort(400)
     try:
-        cycles.set_status(_actor(), item, status)
+        cycles.set_status(signed_in(), item, status)
     except cycles.CycleError as exc:
         db.session.rollback()
         flash(error_message(exc.code), "error")

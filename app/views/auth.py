@@ -17,6 +17,11 @@ login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
 
+def signed_in() -> users.SessionUser:
+    """The signed-in user itself rather than the ``current_user`` proxy: what services take."""
+    return current_user._get_current_object()
+
+
 @login_manager.user_loader
 def _load_user(ident: str):
     return users.load_session_user(ident)

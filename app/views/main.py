@@ -14,6 +14,7 @@ from app.services import responses as responses_service
 from app.services import users
 from app.services.scope import scope_of, scoped
 from app.views._render import render, safe_next
+from app.views.auth import signed_in
 
 bp = Blueprint("main", __name__)
 
@@ -21,7 +22,7 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home():
-    user = current_user._get_current_object()
+    user = signed_in()
     scope = scope_of(user)
     responses = db.session.scalars(
         scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)

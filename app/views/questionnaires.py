@@ -6,7 +6,6 @@ from collections import Counter
 
 from flask import Blueprint, abort, flash, redirect, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
@@ -17,6 +16,7 @@ from app.models import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.services import questionnaires
 from app.views._render import render
 from app.views.admin import admin_required
+from app.views.auth import signed_in
 from app.xlsform.definition import translation_completeness
 from app.xlsform.messages import describe
 
@@ -36,7 +36,7 @@ def index():
         upload = form.file.data
         data = upload.read()
         try:
-            version = questionnaires.import_questionnaire(current_user._get_current_object(), data,
+            version = questionnaires.import_questionnaire(signed_in(), data,
                                                           upload.filename or "questionnaire.xlsx")
         except questionnaires.InvalidQuestionnaire as exc:
             db.session.rollback()
@@ -91,7 +91,7 @@ def publish(version_id: int):
     if item.status == VersionStatus.PUBLISHED:
         flash(_("This version is already published."), "info")
     else:
-        questionnaires.publish_version(current_user._get_current_object(), item)
+        questionnaires.publish_version(signed_in(), item)
         db.session.commit()
         flash(_("Version %(number)d is published. It can no longer change; cycles can now pin it.",
                 number=item.number), "success")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, request,
                    url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -13,16 +13,13 @@ from app.i18n import current_language
 from app.models import Country, Cycle, Institution, Response
 from app.services import responses as service
 from app.services.scope import get_scoped, scoped
-from app.services.users import SessionUser
 from app.views import _form
 from app.views._render import render
+from app.views.auth import signed_in
 from app.xlsform.state import node_path
 
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
-
-def _user() -> SessionUser:
-    return current_user._get_current_object()
 
 
 def _status_message(code: str) -> str:
@@ -43,7 +40,7 @@ def _status_message(code: str) -> str:
 @bp.route("/")
 @login_required
 def index():
-    user = _user()
+    user = signed_in()
     rows = db.session.scalars(
         scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
         .join(Country, Institution.country_id == Country.id)
@@ -60,7 +57,7 @@ def _progress(response: Response) -> tuple[int, int] | None:
 @bp.route("/<int:response_id>")
 @login_required
 def show(response_id: int):
-    response = get_scoped(_user(), Response, response_id)
+    response = get_scoped(signed_in(), Response, response_id)
     if response.cycle.questionnaire_version is None:
         return render("responses/show.html", response=response, loaded=None, pages=[], can_answer=False)
     loaded = service.load(response)
@@ -71,7 +68,7 @@ def show(response_id: int):
 
 
 def _can_answer(response: Response) -> bool:
-    allowed = db.session.scalars(scoped(_user(), Response, "answer").where(Response.id == response.id)).first()
+    allowed = db.session.scalars(scoped(signed_in(), Response, "answer").where(Response.id == response.id)).first()
     return allowed is not None and service.is_editable(response)
 
 
@@ -97,9 +94,9 @@ def _load_for(response_id: int, access: str = "read", *, head: bool = False):
     """The response with its form and answers; ``head``: as a ``ResponseHead`` (enough to save
     answers and render the reply to an autosave)."""
     if head:
-        response = service.head(_user(), response_id, access)
+        response = service.head(signed_in(), response_id, access)
     else:
-        response = get_scoped(_user(), Response, response_id, access, options=_WITH_VERSION)
+        response = get_scoped(signed_in(), Response, response_id, access, options=_WITH_VERSION)
     try:
         loaded = service.load(response, whole=not head)
     except service.ResponseError as exc:
@@ -162,7 +159,7 @@ def save_page(response_id: int, number: int):
     page_node = _page_or_404(loaded, number)
     submitted = _submitted_for(loaded, loaded.state.input_paths(page_node))
     try:
-        outcomes = service.save_answers(_user(), loaded, submitted)
+        outcomes = service.save_answers(signed_in(), loaded, submitted)
     except service.ResponseError as exc:
         db.session.rollback()
         flash(_status_message(exc.code), "error")
@@ -186,12 +183,12 @@ def save_page(response_id: int, number: int):
         try:
             if verb == "add":
                 loaded = service.load(loaded.response)
-                added = service.add_instance(_user(), loaded, target)
+                added = service.add_instance(signed_in(), loaded, target)
                 anchor = _form.html_id(f"{target}[{added}]")
             elif verb == "remove":
                 container, _sep, instance = target.rpartition("#")
                 loaded = service.load(loaded.response)
-                service.remove_instance(_user(), loaded, container, int(instance))
+                service.remove_instance(signed_in(), loaded, container, int(instance))
                 anchor = _form.html_id(container)
             else:
                 abort(400)
@@ -231,7 +228,7 @@ def autosave(response_id: int):
     if path not in submitted:
         return _autosave_error(_status_message("unknown_question"), 422)
     try:
-        outcomes = service.save_answers(_user(), loaded, submitted)
+        outcomes = service.save_answers(signed_in(), loaded, submitted)
     except service.ResponseError as exc:
         db.session.rollback()
         return _autosave_error(_status_message(exc.code), 409 if exc.code != "unknown_question" else 422)
@@ -315,7 +312,7 @@ def submit(response_id: int):
         problems = loaded.state.problems()
     else:
         try:
-            problems = service.submit(_user(), loaded)
+            problems = service.submit(signed_in(), loaded)
         except service.ResponseError as exc:
             db.session.rollback()
             flash(_status_message(exc.code), "error")
