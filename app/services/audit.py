@@ -66,6 +66,9 @@ _EVENT_COLUMNS = ("at", "actor_id", "action", "entity_type", "entity_id", "field
 def _update_then_insert(statement: Update):
     """``WITH changed AS (UPDATE … RETURNING 1) INSERT INTO audit_event … SELECT … FROM changed``:
     the event is inserted for the row the update changed, and for none if it changed none."""
+    clashes = (set(statement.compile().params) & set(_EVENT_COLUMNS)) - {"actor_id"}
+    if clashes:
+        raise ValueError(f"the update's parameters {sorted(clashes)} are named as the event's columns")
     changed = statement.returning(literal_column("1")).cte("changed")
     table = AuditEvent.__table__
     values = select(*(bindparam(name, type_=table.c[name].type) for name in _EVENT_COLUMNS)).select_from(changed)
