@@ -66,7 +66,7 @@ class CycleHead:
 
 class _AnswersArray(ColumnElement):
     """A response's answers as one JSON array of ``[path, id, value, evidence, version,
-    updated_by_id]`` (NULL when it has none): read with the response's head in the same query,
+    updated_by_id]`` (NULL or empty when it has none): read with the response's head in the same query,
     one value rather than a hundred rows."""
     type = JSON()
     inherit_cache = True
@@ -97,7 +97,7 @@ class ResponseHead:
     id: int
     status: ResponseStatus
     cycle: CycleHead
-    answers: list = field(default_factory=list, compare=False, repr=False)   # as _AnswersArray
+    answers: list = field(default_factory=list, compare=False, repr=False)   # as read (_AnswersArray), for load()
 
 
 _DEFINITION = select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == bindparam("version_id"))
