@@ -66,8 +66,8 @@ class CycleHead:
 
 class _AnswersArray(ColumnElement):
     """A response's answers as one JSON array of ``[path, id, value, evidence, version,
-    updated_by_id]`` (NULL or empty when it has none): read with the response's head in the same query,
-    one value rather than a hundred rows."""
+    updated_by_id]`` (NULL or empty when it has none): read with the response's head in the
+    same query, one value rather than a hundred rows."""
     type = JSON()
     inherit_cache = True
     _traverse_internals = []   # no state: every instance is the same SQL (and cache key)
@@ -206,7 +206,10 @@ def load(response: Response | ResponseHead, today: date | None = None, whole: bo
     first read (to show a page, check for submission, count progress); otherwise only what is
     read of it (to save an answer)."""
     form = form_of(response)
-    rows = response.answers if isinstance(response, ResponseHead) else execute(_ANSWERS, {"response_id": response.id})
+    if isinstance(response, ResponseHead):   # read with the head
+        rows = response.answers
+    else:
+        rows = execute(_ANSWERS, {"response_id": response.id})
     return Loaded(response, form, _by_path(rows), today=today, whole=whole)
 
 

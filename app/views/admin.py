@@ -32,7 +32,6 @@ def admin_required(view):
     return wrapped
 
 
-
 def _country_choices(empty_label: str | None = None):
     language = LANGUAGES[current_language()][1]
     countries = db.session.scalars(select(Country).order_by(Country.code)).all()

@@ -36,8 +36,7 @@ def index():
         upload = form.file.data
         data = upload.read()
         try:
-            version = questionnaires.import_questionnaire(signed_in(), data,
-                                                          upload.filename or "questionnaire.xlsx")
+            version = questionnaires.import_questionnaire(signed_in(), data, upload.filename or "questionnaire.xlsx")
         except questionnaires.InvalidQuestionnaire as exc:
             db.session.rollback()
             return render("questionnaires/index.html", form=form, questionnaires=_listing(),

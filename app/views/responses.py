@@ -21,7 +21,6 @@ from app.xlsform.state import node_path
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
 
-
 def _status_message(code: str) -> str:
     return {
         "approved_locked": _("This response is approved and locked."),
