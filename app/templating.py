@@ -1,7 +1,10 @@
 """Jinja helpers shared by every template."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Flask
+from markupsafe import Markup
 from flask_babel import gettext as _
 
 from app.i18n import LANGUAGES, current_language
@@ -55,7 +58,24 @@ def country_name(country) -> str:
     return country.name(LANGUAGES[current_language()][1])
 
 
+def _never_failing(format_value):
+    """A Babel number filter that shows what it cannot format as it is, marked, instead of
+    failing the page (Babel raises on values such as 1e34 %)."""
+    @wraps(format_value)
+    def formatted(value, *args, **kwargs):
+        try:
+            return format_value(value, *args, **kwargs)
+        except (ArithmeticError, ValueError, TypeError):
+            return Markup('<span class="unformatted" title="{}">{}</span>').format(
+                _("This value could not be formatted and is shown as stored."), str(value))
+    return formatted
+
+
 def init_app(app: Flask) -> None:
+    filters = app.jinja_env.filters
+    for name in ("numberformat", "decimalformat", "percentformat", "scientificformat", "currencyformat"):
+        if name in filters:
+            filters[name] = _never_failing(filters[name])
     app.jinja_env.globals["field_attrs"] = field_attrs
     app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.globals["country_name"] = country_name

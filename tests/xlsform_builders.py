@@ -99,6 +99,64 @@ def stated_million_rows() -> bytes:
     return buffer.getvalue()
 
 
+def malformed_xml() -> bytes:
+    """A workbook whose worksheet is not well-formed XML."""
+    source = zipfile.ZipFile(io.BytesIO(minimal()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b"<row><c></sheetData>")
+            out.writestr(item, content)
+    return buffer.getvalue()
+
+
+def calculations(rows: list[list]) -> bytes:
+    """A form of one integer question ``n`` followed by ``rows`` (type, name, label, calculation)."""
+    return workbook([["type", "name", "label", "calculation"], ["integer", "n", "N", ""]] + rows)
+
+
+def operator_chain(terms: int = 999) -> bytes:
+    return calculations([["calculate", "total", "", "+".join(["1"] * terms)]])
+
+
+def calculation_chain(length: int = 1000) -> bytes:
+    """``length`` calculations, each reading the one after it."""
+    rows = [["calculate", f"c{i}", "", f"${{c{i + 1}}} + 1"] for i in range(length - 1)]
+    return calculations(rows + [["calculate", f"c{length - 1}", "", "${n}"]])
+
+
+def calculation_ladder(length: int = 120) -> bytes:
+    """``length`` calculations, each reading the one before it (in document order)."""
+    rows = [["calculate", "c0", "", "${n}"]] + [["calculate", f"c{i}", "", f"${{c{i - 1}}} + 1"]
+                                                   for i in range(1, length)]
+    return calculations(rows + [["note", "shown", "Last: ${c%d}" % (length - 1), ""]])
+
+
+def nested_groups(depth: int = 1000) -> bytes:
+    return workbook([["type", "name", "label"]] + [["begin_group", f"g{i}", f"G{i}"] for i in range(depth)]
+                    + [["text", "q1", "Q"]] + [["end_group", "", ""] for _ in range(depth)])
+
+
+def regex_bomb() -> bytes:
+    return workbook([["type", "name", "label", "constraint"],
+                     ["text", "q1", "Q", "regex(., '(?:a{1500}){1500}')"]])
+
+
+def many_patterns(calculations_: int = 5, calls: int = 76) -> bytes:
+    expression = " or ".join(["regex(${q1}, '(a+)+$')"] * calls)
+    return workbook([["type", "name", "label", "calculation"], ["text", "q1", "Q", ""]]
+                    + [["calculate", f"r{i}", "", expression] for i in range(calculations_)])
+
+
+def nested_repeats(count: int = 40) -> bytes:
+    return workbook([["type", "name", "label", "repeat_count"],
+                     ["begin_repeat", "a", "A", str(count)], ["begin_repeat", "b", "B", str(count)],
+                     ["begin_repeat", "c", "C", str(count)], ["integer", "q", "Q", ""],
+                     ["end_repeat", "", "", ""], ["end_repeat", "", "", ""], ["end_repeat", "", "", ""]])
+
+
 HOSTILE = {
     "not_xlsx": lambda: b"This is a CSV file, not a workbook\n1,2,3\n",
     "corrupt_zip": corrupt,
@@ -111,10 +169,24 @@ HOSTILE = {
     "cell_5mb": lambda: workbook([["type", "name", "label"], ["text", "q1", "x" * (5 * 1024 * 1024)]]),
     "wrong_types": lambda: workbook([["type", "name", "label"], [123, 5, 7.5]]),
     "duplicate_headers": lambda: workbook([["type", "name", "label", "name"], ["text", "q1", "Q", "q2"]]),
+    "malformed_xml": malformed_xml,
+    "groups_1000": nested_groups,
+    "regex_bomb": regex_bomb,
+    "regex_380_calls": many_patterns,
+    "range_nan": lambda: workbook([["type", "name", "label", "parameters"], ["range", "q1", "Q", "start=-inf step=nan"]]),
+}
+# Hostile forms that are valid now: each must be accepted, and evaluating it stay bounded.
+BOUNDED = {
+    "chain_999_terms": operator_chain,
+    "calculations_1000": calculation_chain,
+    "ladder_120": calculation_ladder,
+    "nested_repeats_40": nested_repeats,
 }
 EXPECTED_CODE = {
     "not_xlsx": "not_a_workbook", "corrupt_zip": "corrupt_file", "zip_bomb": "zip_bomb",
     "xlsm_macros": "macros_not_allowed", "formula": "formula_not_allowed", "rows_10000": "too_many_rows",
     "columns_300": "too_many_columns", "million_rows": "too_many_rows", "cell_5mb": "cell_too_long",
-    "wrong_types": "unknown_type", "duplicate_headers": "duplicate_column",
+    "wrong_types": "unknown_type", "duplicate_headers": "duplicate_column", "malformed_xml": "corrupt_file",
+    "groups_1000": "too_deep_groups", "regex_bomb": "expression_invalid", "regex_380_calls": "too_many_patterns",
+    "range_nan": "bad_parameter",
 }

@@ -9,6 +9,9 @@ Pure: nothing here imports Flask or SQLAlchemy, so exports and tests use it dire
 * band indicators: the value of their expression;
 * each is rated by its thresholds (green, amber, else red) and converted to 2 / 1 / 0 points
   for the area score, which is points ÷ maximum over the area's rated indicators.
+
+A value that cannot be computed (an expression fails, a number is not finite or beyond
+``MAX_VALUE``) is no value, with the reason in ``problem``; it is never shown as a figure.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from app.xlsform.expressions import to_number
 from app.xlsform.state import FormState
 
 RATING_POINTS = {"green": 2.0, "amber": 1.0, "red": 0.0}
+MAX_VALUE = 1e9   # beyond this an indicator value (a percentage, a band value) means nothing
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class IndicatorResult:
     maximum: float | None = None   # … out of this maximum
     numerator: float | None = None
     denominator: float | None = None
+    problem: str | None = None     # why there is no value: cannot_compute, not_finite, out_of_range, time_budget
 
     @property
     def rating_points(self) -> float | None:
@@ -59,22 +64,40 @@ def rate(value: float | None, thresholds: dict[str, float]) -> str | None:
     return "red"
 
 
-def _finite(number: float) -> float | None:
-    return number if isinstance(number, float) and math.isfinite(number) else None
+def _number(state: FormState, expression) -> tuple[float | None, str | None]:
+    """An indicator expression's number (None when blank) and why it cannot be computed."""
+    value, failure = state.evaluate_in(expression)
+    if failure:
+        return None, failure
+    number = to_number(value)
+    if math.isnan(number):
+        return None, None
+    return (number, None) if math.isfinite(number) else (None, "not_finite")
+
+
+def _checked(code: str, value: float | None, thresholds: dict[str, float], **parts) -> IndicatorResult:
+    if value is not None and not math.isfinite(value):
+        return IndicatorResult(code, None, None, problem="not_finite", **parts)
+    if value is not None and abs(value) > MAX_VALUE:
+        return IndicatorResult(code, None, None, problem="out_of_range", **parts)
+    return IndicatorResult(code, value, rate(value, thresholds), **parts)
 
 
 def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) -> IndicatorResult:
     if indicator.method == "ratio":
-        numerator = _finite(to_number(state.evaluate_in(indicator.numerator)))
-        denominator = _finite(to_number(state.evaluate_in(indicator.denominator)))
+        numerator, problem = _number(state, indicator.numerator)
+        denominator, problem_below = _number(state, indicator.denominator)
+        if problem or problem_below:
+            return IndicatorResult(indicator.code, None, None, problem=problem or problem_below)
         value = None
         if numerator is not None and denominator:
             value = numerator / denominator * indicator.factor
-        return IndicatorResult(indicator.code, value, rate(value, indicator.thresholds),
-                               numerator=numerator, denominator=denominator)
+        return _checked(indicator.code, value, indicator.thresholds, numerator=numerator, denominator=denominator)
     if indicator.method == "band":
-        value = _finite(to_number(state.evaluate_in(indicator.value)))
-        return IndicatorResult(indicator.code, value, rate(value, indicator.thresholds))
+        value, problem = _number(state, indicator.value)
+        if problem:
+            return IndicatorResult(indicator.code, None, None, problem=problem)
+        return _checked(indicator.code, value, indicator.thresholds)
     points = maximum = 0.0
     for name in indicator.questions:
         node = form.by_name[name]
@@ -84,8 +107,7 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
                 points += scored[0]
                 maximum += scored[1]
     value = points / maximum * 100 if maximum else None
-    return IndicatorResult(indicator.code, value, rate(value, indicator.thresholds), points=points,
-                           maximum=maximum)
+    return _checked(indicator.code, value, indicator.thresholds, points=points, maximum=maximum)
 
 
 def score_response(form: CompiledForm, state: FormState) -> dict[str, IndicatorResult]:

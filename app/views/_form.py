@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.scoring import IndicatorResult, score_indicator
 from app.services.responses import Loaded, Outcome
 from app.xlsform.compiled import Node
-from app.xlsform.expressions import Expression, to_string
+from app.xlsform.expressions import to_string
 from app.xlsform.state import Index, node_path
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -77,6 +78,10 @@ def input_error(code: str, params: tuple = ()) -> str:
         "not_integer": lambda: _("Enter a whole number, such as 12."),
         "not_number": lambda: _("Enter a number, such as 12.5."),
         "number_too_large": lambda: _("The number is too large."),
+        "out_of_bounds": lambda: _("Enter a number from %(low)s to %(high)s.", low=params[0], high=params[1]),
+        "too_many_decimals": lambda: ngettext("Use at most %(num)d digit after the decimal point.",
+                                              "Use at most %(num)d digits after the decimal point.", params[0]),
+        "control_character": lambda: _("Remove the invisible control characters from the answer."),
         "out_of_range": lambda: _("Enter a value from %(low)s to %(high)s in steps of %(step)s.",
                                   low=params[0], high=params[1], step=params[2]),
         "too_long": lambda: _("Use at most %(limit)d characters.", limit=params[0]),
@@ -134,8 +139,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
         evidence=(posted_evidence if posted_evidence is not None else (answer.evidence if answer else "")) or "",
         version=outcome.version if outcome and outcome.status == "conflict" else (answer.version if answer else 0),
         required=state.required(node, index), relevant=state.is_relevant(path),
-        editable=loaded.editable and not (node.read_only is True or (
-            isinstance(node.read_only, Expression) and state._true(node.read_only, node, index, False))),
+        editable=loaded.editable and not state.read_only(node, index),
         error=error, outcome=outcome,
     )
     if node.list_name:
@@ -145,8 +149,23 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     return view
 
 
+def computation_problem(code: str) -> str:
+    """Why a calculated value or an indicator is shown as "cannot be computed"."""
+    reasons = {
+        "not_finite": lambda: _("the result is not a finite number"),
+        "out_of_range": lambda: _("the result is too large to mean anything"),
+        "time_budget": lambda: _("the questionnaire took too long to evaluate"),
+    }
+    make = reasons.get(code)
+    reason = make() if make else _("an expression in the questionnaire fails on these answers")
+    return _("cannot be computed: %(reason)s", reason=reason)
+
+
 def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -> str:
     if node.type == "calculate":
+        failure = loaded.state.failure(path)
+        if failure:
+            return computation_problem(failure)
         text = to_string(loaded.state.value(path))
         return "" if text == "NaN" else text
     if node.list_name:
@@ -202,6 +221,10 @@ class IndicatorRow:
     label: Text
     method: str            # points | ratio | band: how the value is shown
     result: IndicatorResult
+
+    @property
+    def problem(self) -> str | None:
+        return computation_problem(self.result.problem) if self.result.problem else None
 
 
 def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[IndicatorRow]:

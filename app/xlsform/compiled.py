@@ -3,6 +3,7 @@ areas, with every expression parsed. Built from a validated definition; cached p
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -135,7 +136,10 @@ class CompiledForm:
         for node in self.by_name.values():
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)
-        self.looks_forward = self._looks_forward()
+        self._position = {node.name: position for position, node in enumerate(self.nodes)}
+        self.order, self.cyclic = self._evaluation_order()
+        self._rank = {node.name: rank for rank, node in enumerate(self.order)}
+        self._prerequisites: dict[str, tuple[Node, ...]] = {}
         self.dependents, self.indicators_of = self._dependencies()
         # Whether a change to a question can switch any node on or off (or change how many
         # entries a repeat has): only then can other questions' counts in the progress change.
@@ -182,18 +186,65 @@ class CompiledForm:
             if kind in ("group", "repeat"):
                 stack.append(node)
 
-    def _looks_forward(self) -> bool:
-        """Whether an expression that decides a node's relevance, value or number of entries
-        reads a question at or after that node (then the form is evaluated whole, in two
-        passes: see ``FormState``). ``required``, ``read_only``, constraints and choice filters
-        are read once the values are known, and may read anything."""
-        order = {node.name: position for position, node in enumerate(self.nodes)}
+    def _reads(self, node: Node) -> set[str]:
+        """Names of the nodes whose relevance, value or entries decide ``node``'s: its group or
+        repeat, what its relevance, calculation, entry count and default read, and for a repeat
+        every repeat before it in the form (entries are limited for the whole form, counted in
+        document order). ``required``, ``read_only``, constraints and choice filters are read
+        once the values are known, and may read anything."""
+        names: set[str] = set()
+        for expression in (node.relevant, node.calculation, node.repeat_count, node.default):
+            if isinstance(expression, Expression):
+                names |= expression.references
+        if node.parent is not None:
+            names.add(node.parent.name)
+        if node.kind == "repeat":
+            position = self._position[node.name]
+            names.update(n.name for n in self.nodes if n.kind == "repeat" and self._position[n.name] < position)
+        names.discard(node.name)
+        return {name for name in names if name in self.by_name}
+
+    def _evaluation_order(self) -> tuple[tuple[Node, ...], bool]:
+        """Every node after what it reads (a topological order, document order among equals),
+        worked out once; and whether the form reads in a circle (then the order is the
+        document's, and a state evaluates it whole, in two passes)."""
+        waiting: dict[str, int] = {}
+        readers: dict[str, list[str]] = {}
         for node in self.nodes:
-            for expression in (node.relevant, node.calculation, node.repeat_count, node.default):
-                if isinstance(expression, Expression) and any(
-                        order.get(name, -1) >= order[node.name] for name in expression.references):
-                    return True
-        return False
+            reads = self._reads(node)
+            waiting[node.name] = len(reads)
+            for name in reads:
+                readers.setdefault(name, []).append(node.name)
+        ready = [(self._position[name], name) for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[Node] = []
+        while ready:
+            _position, name = heapq.heappop(ready)
+            order.append(self.by_name[name])
+            for reader in readers.get(name, ()):
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    heapq.heappush(ready, (self._position[reader], reader))
+        if len(order) < len(self.nodes):
+            return self.nodes, True
+        return tuple(order), False
+
+    def prerequisites(self, node: Node) -> tuple[Node, ...]:
+        """Everything ``node`` reads, directly or through what it reads, in evaluation order
+        (worked out once per node, without recursion): evaluating these in order leaves nothing
+        unevaluated for ``node`` to read."""
+        found = self._prerequisites.get(node.name)
+        if found is None:
+            seen: set[str] = set()
+            todo = [node.name]
+            while todo:
+                for name in self._reads(self.by_name[todo.pop()]):
+                    if name not in seen and name != node.name:
+                        seen.add(name)
+                        todo.append(name)
+            found = tuple(sorted((self.by_name[name] for name in seen), key=lambda n: self._rank[n.name]))
+            self._prerequisites[node.name] = found
+        return found
 
     def _dependencies(self) -> tuple[dict[str, list[Node]], dict[str, set[str]]]:
         """For each question: the nodes whose relevance, texts, requirement, choices or value
@@ -252,10 +303,17 @@ class CompiledForm:
         return pages
 
     def walk(self, node: Node | None = None):
-        for child in (node or self.root).children:
+        """The nodes under ``node`` (or the whole form), in document order; iterative, however
+        deep the groups nest."""
+        stack = [iter((node or self.root).children)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                continue
             yield child
             if child.children:
-                yield from self.walk(child)
+                stack.append(iter(child.children))
 
     def questions(self) -> list[Node]:
         return [n for n in self.nodes if n.kind == "question"]

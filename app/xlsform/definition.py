@@ -7,6 +7,7 @@ and column; the compiled form (``compiled.py``) builds the question tree from it
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from typing import Any
@@ -73,6 +74,13 @@ SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
 AGGREGATES = {"", "sum", "mean"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
+# What one questionnaire may hold, so that no upload can exhaust a worker's stack, memory or time.
+MAX_GROUP_DEPTH = 20        # groups and repeats inside one another
+MAX_REPEAT_DEPTH = 3        # repeats inside one another
+MAX_CALCULATIONS = 1000     # calculate rows and calculation cells
+MAX_EXPRESSIONS = 5000      # expressions of every kind, in all sheets
+MAX_REGEX = 100             # regex() calls in all expressions
+MAX_NUMBER = 1e15           # no number in a definition (scores, parameters…) is larger
 LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)\)\s*$")
 YES = {"yes", "true", "true()", "1"}
 NO = {"", "no", "false", "false()", "0"}
@@ -323,6 +331,12 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         names.setdefault(name, row)
         if base in ("begin_group", "begin_repeat"):
             stack.append(("group" if base == "begin_group" else "repeat", row, name))
+            if len(stack) > MAX_GROUP_DEPTH:
+                b.error(survey_name, row, col("survey", "type"), "too_deep_groups", limit=MAX_GROUP_DEPTH)
+                return
+            if sum(1 for kind, _row, _name in stack if kind == "repeat") > MAX_REPEAT_DEPTH:
+                b.error(survey_name, row, col("survey", "type"), "too_deep_repeats", limit=MAX_REPEAT_DEPTH)
+                return
         if base in SELECT_TYPES:
             if not list_name:
                 b.error(survey_name, row, col("survey", "type"), "missing_list", type=raw_type)
@@ -336,15 +350,22 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             b.error(survey_name, row, col("survey", "calculation"), "missing_calculation")
         if base == "range":
             _check_range(record, b, survey_name, col("survey", "parameters"))
+        elif base in ("integer", "decimal"):
+            _check_bounds(record, base, b, survey_name, col("survey", "parameters"))
         evidence = record.get("evidence", "").lower()
         if evidence not in EVIDENCE_VALUES:
             b.error(survey_name, row, col("survey", "evidence"), "bad_evidence", value=record.get("evidence"))
         questions.append(record)
     for _kind, row, name in stack:
         b.error(survey_name, row, col("survey", "type"), "unclosed", name=name)
+    calculations = [r for r in definition["survey"] if r.get("calculation")]
+    if len(calculations) > MAX_CALCULATIONS:
+        b.error(survey_name, calculations[MAX_CALCULATIONS]["row"], col("survey", "calculation"),
+                "too_many_calculations", limit=MAX_CALCULATIONS)
 
     # expressions
     calc_refs: dict[str, set[str]] = {}
+    counted = {"expressions": 0, "regex": 0}
     for record in definition["survey"]:
         for column in ("relevant", "constraint", "required", "calculation", "choice_filter", "default",
                        "read_only", "repeat_count", "score"):
@@ -353,6 +374,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 continue
             if column == "default" and not _looks_like_expression(text):
                 continue
+            if not _count_expression(counted, text, b, survey_name, record["row"], col("survey", column)):
+                return
             try:
                 expression = parse(text, choice_columns=column == "choice_filter")
             except ExpressionError as exc:
@@ -368,7 +391,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         b.error(survey_name, first["row"], col("survey", "calculation"), "calculation_cycle",
                 names=" → ".join(cycle + [cycle[0]]))
 
-    _validate_scoring(definition, b, lists, names, col)
+    _validate_scoring(definition, b, lists, names, col, counted)
     _validate_translations(definition, b, col)
 
 
@@ -376,11 +399,27 @@ def _looks_like_expression(text: str) -> bool:
     return "${" in text or "(" in text
 
 
+def _count_expression(counted: dict[str, int], text: str, b: _Builder, sheet: str, row: int, column) -> bool:
+    """Count one more expression (and its regex() calls) against the form's limits; False,
+    with a located error, once a limit is passed (nothing more is parsed)."""
+    counted["expressions"] += 1
+    counted["regex"] += text.count("regex(")
+    if counted["expressions"] > MAX_EXPRESSIONS:
+        b.error(sheet, row, column, "too_many_expressions", limit=MAX_EXPRESSIONS)
+        return False
+    if counted["regex"] > MAX_REGEX:
+        b.error(sheet, row, column, "too_many_patterns", limit=MAX_REGEX)
+        return False
+    return True
+
+
 def _number(text: str) -> float | None:
+    """A finite number no larger than ``MAX_NUMBER`` (``nan``, ``inf`` and ``1e400`` are not)."""
     try:
-        return float(text)
+        number = float(text)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) and abs(number) <= MAX_NUMBER else None
 
 
 def _check_range(record, b, sheet, column) -> None:
@@ -393,7 +432,23 @@ def _check_range(record, b, sheet, column) -> None:
             b.error(sheet, record["row"], column, "bad_parameter", parameter=key, value=raw)
             return
     if values["step"] == 0 or (values["end"] - values["start"]) / values["step"] < 0:
-        b.error(sheet, record["row"], column, "bad_range", **{k: str(v) for k, v in values.items()})
+        b.error(sheet, record["row"], column, "bad_range", **{k: _fmt(v) for k, v in values.items()})
+
+
+def _check_bounds(record, base: str, b, sheet, column) -> None:
+    """``min``, ``max`` and (decimal) ``decimals`` parameters of a number question."""
+    parameters = _parameters(record.get("parameters", ""))
+    for key in ("min", "max") + (("decimals",) if base == "decimal" else ()):
+        raw = parameters.get(key)
+        if raw is None:
+            continue
+        number = _number(raw)
+        if number is None or (key == "decimals" and not (number.is_integer() and 0 <= number <= 10)):
+            b.error(sheet, record["row"], column, "bad_parameter", parameter=key, value=raw)
+            return
+    low, high = _number(parameters.get("min", "")), _number(parameters.get("max", ""))
+    if low is not None and high is not None and low > high:
+        b.error(sheet, record["row"], column, "bad_bounds", low=_fmt(low), high=_fmt(high))
 
 
 def _parameters(text: str) -> dict[str, str]:
@@ -406,33 +461,36 @@ def _parameters(text: str) -> dict[str, str]:
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Cycles between calculations (each reported once)."""
+    """Cycles between calculations (each reported once); a depth-first search with its own
+    stack, so a chain of thousands of calculations costs no recursion."""
     found: list[list[str]] = []
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt not in graph:
+    seen_cycles: set[frozenset[str]] = set()
+    state: dict[str, int] = {}   # 1: on the current path, 2: done
+    for start in sorted(graph):
+        if start in state:
+            continue
+        path: list[str] = [start]
+        state[start] = 1
+        stack = [iter(sorted(n for n in graph[start] if n in graph))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                state[path.pop()] = 2
                 continue
             if state.get(nxt) == 1:
                 cycle = path[path.index(nxt):]
-                if sorted(cycle) not in [sorted(c) for c in found]:
+                if frozenset(cycle) not in seen_cycles:
+                    seen_cycles.add(frozenset(cycle))
                     found.append(list(cycle))
-            elif state.get(nxt) is None:
-                visit(nxt)
-        path.pop()
-        state[node] = 2
-
-    for node in sorted(graph):
-        if state.get(node) is None:
-            visit(node)
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(sorted(n for n in graph[nxt] if n in graph)))
     return found
 
 
-def _validate_scoring(definition, b: _Builder, lists, names, col) -> None:
+def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[str, int]) -> None:
     sheet_names = definition["sheet_names"]
     survey_name = sheet_names.get("survey", "survey")
     ind_name = sheet_names.get("indicators", "indicators")
@@ -476,6 +534,8 @@ def _validate_scoring(definition, b: _Builder, lists, names, col) -> None:
             if not text:
                 b.error(ind_name, row, col("indicators", column), "missing_expression", column=column)
                 continue
+            if not _count_expression(counted, text, b, ind_name, row, col("indicators", column)):
+                return
             try:
                 expression = parse(text)
             except ExpressionError as exc:

@@ -7,14 +7,19 @@ is the empty string, which is NaN as a number and false as a boolean; ``=`` comp
 numbers when either side is a number; a reference to a question inside a repeat, seen from
 outside it, is a node-set (for ``sum()``, ``count()``…).
 
-Bounded: the text is at most ``MAX_LENGTH`` characters and ``MAX_DEPTH`` levels deep; strings
-built by an expression are capped at ``MAX_STRING`` characters; ``regex()`` runs with a time
-limit. Nothing here can loop, recurse without bound or allocate without bound.
+Bounded: the text is at most ``MAX_LENGTH`` characters and ``MAX_DEPTH`` levels deep (a chain
+of operators such as ``1 + 1 + … + 1`` is one flat node, evaluated in a loop, whatever its
+length); strings built by an expression are capped at ``MAX_STRING`` characters; a ``regex()``
+pattern must be written in quotes, is checked for size when parsed (``check_pattern``) and
+compiled once, and matches with a time limit (``Context.deadline``). Every runtime error an
+evaluation meets is an ``ExpressionError`` (``cannot_compute``). Nothing here can loop, recurse
+without bound or allocate without bound.
 """
 from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -26,8 +31,12 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_STRING = 20_000
 MAX_ARGS = 50
-REGEX_TIMEOUT = 0.05  # seconds
+REGEX_TIMEOUT = 0.05  # seconds, per match
+MAX_PATTERN_LENGTH = 500
+MAX_PATTERN_REPEAT = 1000   # the largest count in {m,n}
+MAX_PATTERN_SIZE = 10_000   # atoms once counted repetitions are expanded (about 3 MB compiled)
 EPOCH = date(1970, 1, 1)
+_NUMBER_TEXT = re.compile(r"\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*")  # XPath: no exponent, no inf or nan
 
 
 class ExpressionError(ValueError):
@@ -40,6 +49,10 @@ class ExpressionError(ValueError):
         self.params = params
 
 
+class Timeout(Exception):
+    """The time given to evaluate a form ran out (raised through ``Context.deadline``)."""
+
+
 class NodeSet(list):
     """The values of one question across the instances of a repeat."""
 
@@ -49,6 +62,7 @@ class Context(Protocol):
     def current(self) -> Any: ...
     def position(self) -> int: ...
     def today(self) -> date: ...
+    def deadline(self) -> float | None: ...   # time.monotonic() by which evaluation must end
 
 
 # -- values ---------------------------------------------------------------------------
@@ -64,14 +78,14 @@ def to_number(value: Any) -> float:
         return float((value - EPOCH).days)
     if isinstance(value, NodeSet):
         return to_number(value[0]) if value else math.nan
-    text = str(value).strip()
+    text = str(value)
     if not text or len(text) > 400:
         return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        parsed = _parse_date(text)
-        return float((parsed - EPOCH).days) if parsed else math.nan
+    if _NUMBER_TEXT.fullmatch(text):
+        number = float(text)
+        return number if math.isfinite(number) else math.nan
+    parsed = _parse_date(text.strip())
+    return float((parsed - EPOCH).days) if parsed else math.nan
 
 
 def to_string(value: Any) -> str:
@@ -128,9 +142,12 @@ def _to_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isnan(value) or abs(value) > 3_000_000:
+        if not math.isfinite(value) or abs(value) > 3_000_000:
             return None
-        return EPOCH + timedelta(days=math.floor(value))
+        try:
+            return EPOCH + timedelta(days=math.floor(value))
+        except OverflowError:   # before year 1 or after 9999
+            return None
     return _parse_date(to_string(value))
 
 
@@ -235,20 +252,22 @@ class _Parser:
         return tree
 
     def expression(self, min_power: int, depth: int) -> tuple:
+        """Operators applied left to right at this level form one flat ``chain`` node (first
+        operand, then (operator, operand) steps), so a long chain costs no depth."""
         if depth > MAX_DEPTH:
             raise ExpressionError("too_deep", self.peek().position, limit=MAX_DEPTH)
-        left = self.prefix(depth)
+        first = self.prefix(depth)
+        steps: list[tuple[str, tuple]] = []
         while True:
             token = self.peek()
             operator = token.text if token.kind in ("op", "name") else None
             power = _BINARY.get(operator) if operator else None
             if power is None or power <= min_power:
-                return left
+                return ("chain", first, tuple(steps)) if steps else first
             self.advance()
-            right = self.expression(power, depth + 1)
             if operator == "|":
                 raise ExpressionError("union_not_supported", token.position)
-            left = ("bin", operator, left, right, token.position)
+            steps.append((operator, self.expression(power, depth + 1)))
 
     def prefix(self, depth: int) -> tuple:
         token = self.advance()
@@ -297,6 +316,11 @@ class _Parser:
         low, high = function.arity
         if len(arguments) < low or (high is not None and len(arguments) > high):
             raise ExpressionError("wrong_arity", name.position, name=name.text, count=len(arguments))
+        if name.text == "regex":   # the pattern is checked and compiled now, once
+            pattern = arguments[1]
+            if pattern[0] != "str":
+                raise ExpressionError("pattern_not_text", name.position)
+            arguments[1] = ("pattern", check_pattern(pattern[1], name.position))
         return ("call", name.text, tuple(arguments), name.position)
 
 
@@ -313,7 +337,91 @@ def parse(text: str, choice_columns: bool = False) -> Expression:
         raise ExpressionError("too_long", MAX_LENGTH, limit=MAX_LENGTH)
     parser = _Parser(text, choice_columns)
     tree = parser.parse()
-    return Expression(text, tree, frozenset(parser.references), parser.uses_current, _compile(tree))
+    return Expression(text, tree, frozenset(parser.references), parser.uses_current, _guarded(_compile(tree)))
+
+
+def _guarded(evaluate: Callable[[Context], Any]) -> Callable[[Context], Any]:
+    """``evaluate`` with every runtime error it meets turned into an ``ExpressionError``."""
+    def run(ctx: Context) -> Any:
+        try:
+            return evaluate(ctx)
+        except (ExpressionError, Timeout):
+            raise
+        except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError, MemoryError) as exc:
+            raise ExpressionError("cannot_compute", 0, error=type(exc).__name__) from None
+    return run
+
+
+# -- regex patterns -------------------------------------------------------------------
+
+def check_pattern(pattern: str, position: int = 0):
+    """The compiled ``regex()`` pattern, if it is small once its counted repetitions are
+    expanded (``(?:a{1500}){1500}`` would take 24 GB to compile); ExpressionError otherwise."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ExpressionError("pattern_too_long", position, limit=MAX_PATTERN_LENGTH)
+    if _pattern_size(pattern, position) > MAX_PATTERN_SIZE:
+        raise ExpressionError("pattern_too_large", position, limit=MAX_PATTERN_SIZE)
+    try:
+        return regex_module.compile(pattern, cache_pattern=False)
+    except (regex_module.error, ValueError, OverflowError, RecursionError) as exc:
+        raise ExpressionError("bad_pattern", position, reason=str(exc)[:200]) from None
+
+
+_COUNT = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def _pattern_size(pattern: str, position: int) -> int:
+    """An upper bound of the atoms in ``pattern`` with counted repetitions (``{m,n}``) expanded:
+    each group's size is the sum of its parts, a count multiplies the atom or group before it."""
+    sizes: list[list[int]] = [[]]   # per open group: the sizes of its parts
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            if i <= len(pattern) and pattern[i - 1:i] in ("p", "P", "x", "N", "u", "U") and pattern[i:i + 1] == "{":
+                i = pattern.find("}", i) + 1 or len(pattern)
+            sizes[-1].append(1)
+            continue
+        if char == "[":   # a class is one atom, however it is written
+            depth, i = 1, i + 1
+            while i < len(pattern) and depth:
+                if pattern[i] == "\\":
+                    i += 1
+                elif pattern[i] == "[":
+                    depth += 1
+                elif pattern[i] == "]":
+                    depth -= 1
+                i += 1
+            sizes[-1].append(1)
+            continue
+        if char == "(":
+            sizes.append([])
+            if pattern.startswith("?", i + 1):   # (?: (?= (?! (?> (?<= (?<! (?<name> (?P<name>: no atoms
+                i += 2
+                if pattern[i:i + 1] in (":", "=", "!", ">"):
+                    i += 1
+                elif pattern[i:i + 2] in ("<=", "<!"):
+                    i += 2
+                elif pattern[i:i + 1] == "<" or pattern[i:i + 2] == "P<":
+                    i = pattern.find(">", i) + 1 or len(pattern)
+                continue
+        elif char == ")":
+            inner = sum(sizes.pop()) if len(sizes) > 1 else 0
+            sizes[-1].append(max(inner, 1))
+        elif char == "{" and (count := _COUNT.match(pattern, i)) and count.group(0) != "{}":
+            low, high = count.group(1), count.group(2)
+            times = max(int(low or 0), int(high or 0), int(low or 0) + 1 if high == "" else 0)
+            if times > MAX_PATTERN_REPEAT:
+                raise ExpressionError("pattern_too_large", position, limit=MAX_PATTERN_SIZE)
+            if sizes[-1]:
+                sizes[-1][-1] *= max(times, 1)
+            i = count.end()
+            continue
+        elif char not in "|*+?^$":
+            sizes[-1].append(1)
+        i += 1
+    return sum(sum(parts) for parts in sizes)
 
 
 # -- compiler -------------------------------------------------------------------------
@@ -336,11 +444,15 @@ def _compile(node: tuple) -> Callable[[Context], Any]:
         return lambda ctx: ctx.column(column)
     if kind == "parent":
         return lambda ctx: None
+    if kind == "pattern":
+        pattern = node[1]
+        return lambda ctx: pattern
     if kind == "neg":
         inner = _compile(node[1])
         return lambda ctx: -to_number(inner(ctx))
-    if kind == "bin":
-        return _compile_binary(node[1], _compile(node[2]), _compile(node[3]))
+    if kind == "chain":
+        return _compile_chain(_compile(node[1]), [(_STEPS[operator], _compile(operand))
+                                                  for operator, operand in node[2]])
     if kind == "call":
         function = FUNCTIONS[node[1]]
         arguments = tuple(_compile(argument) for argument in node[2])
@@ -351,21 +463,42 @@ def _compile(node: tuple) -> Callable[[Context], Any]:
     raise AssertionError(kind)
 
 
-def _compile_binary(operator: str, left, right):
-    if operator == "and":
-        return lambda ctx: to_bool(left(ctx)) and to_bool(right(ctx))
-    if operator == "or":
-        return lambda ctx: to_bool(left(ctx)) or to_bool(right(ctx))
-    if operator in ("=", "!="):
-        negate = operator == "!="
-        return lambda ctx: _equals(left(ctx), right(ctx)) != negate
-    if operator in ("<", "<=", ">", ">="):
-        compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-                   ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[operator]
-        return lambda ctx: _relational(left(ctx), right(ctx), compare)
-    arithmetic = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-                  "div": _divide, "mod": _modulo}[operator]
-    return lambda ctx: _arithmetic(arithmetic, to_number(left(ctx)), to_number(right(ctx)))
+def _compile_chain(first, steps):
+    """Apply each (operator, operand) step to the value so far, left to right: a loop, not a
+    recursion, however long the chain."""
+    if len(steps) == 1:
+        (apply, right), = steps
+        return lambda ctx: apply(first(ctx), right, ctx)
+
+    def evaluate(ctx):
+        value = first(ctx)
+        for apply, right in steps:
+            value = apply(value, right, ctx)
+        return value
+    return evaluate
+
+
+def _compare(compare):
+    return lambda value, right, ctx: _relational(value, right(ctx), compare)
+
+
+def _calculate(operation):
+    return lambda value, right, ctx: _arithmetic(operation, to_number(value), to_number(right(ctx)))
+
+
+# How each binary operator combines the value so far with its right operand (evaluated only
+# when needed: ``and`` and ``or`` short-circuit).
+_STEPS = {
+    "and": lambda value, right, ctx: to_bool(value) and to_bool(right(ctx)),
+    "or": lambda value, right, ctx: to_bool(value) or to_bool(right(ctx)),
+    "=": lambda value, right, ctx: _equals(value, right(ctx)),
+    "!=": lambda value, right, ctx: not _equals(value, right(ctx)),
+    "<": _compare(lambda a, b: a < b), "<=": _compare(lambda a, b: a <= b),
+    ">": _compare(lambda a, b: a > b), ">=": _compare(lambda a, b: a >= b),
+    "+": _calculate(lambda a, b: a + b), "-": _calculate(lambda a, b: a - b),
+    "*": _calculate(lambda a, b: a * b), "div": _calculate(lambda a, b: _divide(a, b)),
+    "mod": _calculate(lambda a, b: _modulo(a, b)),
+}
 
 
 def _arithmetic(operation, a: float, b: float) -> float:
@@ -453,21 +586,27 @@ def _selected_at(ctx, args, position):
 
 
 def _regex(ctx, args, position):
-    text, pattern = to_string(args[0]), to_string(args[1])
-    if len(pattern) > 500 or len(text) > MAX_STRING:
+    text, pattern = to_string(args[0]), args[1]   # compiled when parsed (check_pattern)
+    if len(text) > MAX_STRING:
         return False
+    timeout = REGEX_TIMEOUT
+    deadline = ctx.deadline()
+    if deadline is not None:
+        timeout = min(timeout, deadline - time.monotonic())
+        if timeout <= 0:
+            raise Timeout()
     try:
-        return regex_module.fullmatch(pattern, text, timeout=REGEX_TIMEOUT) is not None
-    except (regex_module.error, TimeoutError):
+        return pattern.fullmatch(text, timeout=timeout) is not None
+    except TimeoutError:
         return False
 
 
 def _round(ctx, args, position):
     number = to_number(args[0])
-    digits = int(to_number(args[1])) if len(args) > 1 and not math.isnan(to_number(args[1])) else 0
-    if math.isnan(number) or math.isinf(number):
+    digits = to_number(args[1]) if len(args) > 1 else 0.0
+    if not math.isfinite(number) or abs(number) >= 1e15:   # nothing after the decimal point
         return number
-    digits = max(-15, min(15, digits))
+    digits = 0 if math.isnan(digits) else int(max(-15.0, min(15.0, digits)))
     factor = 10.0 ** digits
     return math.floor(number * factor + 0.5) / factor
 
@@ -509,7 +648,12 @@ def _substr(ctx, args, position):
     end = to_number(args[2]) if len(args) > 2 else len(text)
     if math.isnan(start) or math.isnan(end):
         return ""
-    return text[max(0, int(start)):max(0, int(end))]
+    return text[_clamped(start, len(text)):_clamped(end, len(text))]
+
+
+def _clamped(number: float, length: int) -> int:
+    """A string index from a number that may be infinite."""
+    return int(max(0.0, min(float(length), number)))
 
 
 def _date(ctx, args, position):
@@ -617,3 +761,6 @@ class MappingContext:
 
     def today(self) -> date:
         return self.today_value or date.today()
+
+    def deadline(self) -> float | None:
+        return None

@@ -42,6 +42,12 @@ def describe(issue: Issue) -> str:
         "unknown_list": lambda: _("The choice list “%(list)s” is not on the choices sheet.", list=p["list"]),
         "missing_calculation": lambda: _("A calculate row needs a calculation."),
         "bad_parameter": lambda: _("The parameter %(parameter)s is not a number.", parameter=p["parameter"]),
+        "bad_bounds": lambda: _("The lowest value %(low)s is above the highest %(high)s.", low=p["low"], high=p["high"]),
+        "too_deep_groups": lambda: _("Groups and repeats are nested more than %(limit)d levels deep.", limit=p["limit"]),
+        "too_deep_repeats": lambda: _("Repeats are nested more than %(limit)d levels deep.", limit=p["limit"]),
+        "too_many_calculations": lambda: _("The form has more than %(limit)d calculations.", limit=p["limit"]),
+        "too_many_expressions": lambda: _("The form has more than %(limit)d expressions.", limit=p["limit"]),
+        "too_many_patterns": lambda: _("The form uses regex() more than %(limit)d times.", limit=p["limit"]),
         "bad_range": lambda: _("The range from %(start)s to %(end)s in steps of %(step)s is empty.", start=p["start"], end=p["end"], step=p["step"]),
         "bad_evidence": lambda: _("Evidence must be none, optional or required-when-positive."),
         "unclosed": lambda: _("The group or repeat “%(name)s” is never closed.", name=p["name"]),
@@ -80,6 +86,10 @@ def expression_reason(p: dict) -> str:
         "wrong_arity": lambda: _("%(name)s() does not take %(count)d arguments", name=p.get("name", ""), count=p.get("count", 0)),
         "too_many_arguments": lambda: _("too many arguments to %(name)s()", name=p.get("name", "")),
         "union_not_supported": lambda: _("the | operator is not supported"),
+        "pattern_not_text": lambda: _("the pattern of regex() must be written in quotes"),
+        "pattern_too_long": lambda: _("the pattern of regex() is longer than %(limit)d characters", limit=p.get("limit", 0)),
+        "pattern_too_large": lambda: _("the pattern of regex() repeats too much (more than %(limit)d characters once expanded)", limit=p.get("limit", 0)),
+        "bad_pattern": lambda: _("the pattern of regex() is not valid (%(reason)s)", reason=p.get("reason", "")),
     }
     make = reasons.get(p.get("detail", ""))
     return make() if make else str(p.get("detail", ""))

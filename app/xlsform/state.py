@@ -6,29 +6,40 @@ blank for expressions, validation, scoring and export; relevance is inherited fr
 and repeats; ``required`` and ``constraint`` apply only to relevant questions; a reference to
 a question in a repeat from outside that repeat is the list of its values.
 
-A state is computed as it is read: asking whether one question is relevant evaluates that
-question, its groups and what their expressions read, and nothing else (saving one answer
-checks one question, not the whole form). Where every expression reads only what comes
-before it in the form, this is the same as evaluating the form in order. A form whose
-expressions read ahead (``CompiledForm.looks_forward``) is evaluated whole when the state is
-made, in two passes.
+Every node is evaluated after what it reads (``CompiledForm.order``, a topological order worked
+out once per version), so no evaluation recurses from one calculation into the next, however
+long the chain, and a form may read ahead as ODK allows. A state is computed as it is read:
+asking whether one question is relevant evaluates what it reads (``CompiledForm.
+prerequisites``), then it, and nothing else (saving one answer checks one question, not the
+whole form); this is the same as evaluating the whole form in order. A form that reads in a
+circle (``CompiledForm.cyclic``) is evaluated whole when the state is made, in document order,
+in two passes.
+
+Bounded: a repeat has at
+most ``MAX_INSTANCES`` entries and the form ``MAX_TOTAL_INSTANCES`` in all; one state spends at
+most ``TIME_BUDGET`` seconds evaluating. What cannot be computed (a runtime error, a number
+that is not finite, the budget spent) is blank, and ``failure(path)`` says why.
 """
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from app.xlsform.compiled import REFERENCE, Choice, CompiledForm, Node
-from app.xlsform.expressions import Expression, ExpressionError, NodeSet, to_bool, to_number, to_string
+from app.xlsform.expressions import Expression, ExpressionError, NodeSet, Timeout, to_bool, to_number, to_string
 from app.xlsform.values import parse_input, typed, InputError
 
 Index = tuple[int, ...]
 _NO_REPEAT: list[Index] = [()]
 _UNKNOWN = object()  # not evaluated yet
-MAX_INSTANCES = 200  # per repeat, per parent instance
+MAX_INSTANCES = 200         # entries of one repeat, per entry of the repeat around it
+MAX_TOTAL_INSTANCES = 500   # entries of every repeat of the form together
+TIME_BUDGET = 1.0           # seconds one state may spend evaluating expressions
 
 
 def repeat_chain(node: Node) -> tuple[Node, ...]:
@@ -116,6 +127,9 @@ class _Context:
     def today(self) -> date:
         return self.state.today
 
+    def deadline(self) -> float:
+        return self.state.deadline
+
 
 class FormState:
     def __init__(self, form: CompiledForm, answers: dict[str, str], evidence: dict[str, str] | None = None,
@@ -134,17 +148,22 @@ class FormState:
         self._defaulted: dict[str, str] = {}
         self._typed: dict[str, Any] = {}  # stored answers as typed values, each typed once
         self._progress: dict[int, tuple[int, int]] = {}
-        self._lazy = not (whole or form.looks_forward)
+        self._ready: set[str] = set()     # nodes whose prerequisites are evaluated at every entry
+        self._complete: set[str] = set()  # nodes evaluated at every entry
+        self._entries = 0                 # repeat entries so far (MAX_TOTAL_INSTANCES)
+        self.failures: dict[str, str] = {}   # path → why it could not be computed
+        self.deadline = time.monotonic() + TIME_BUDGET
+        self._lazy = not (whole or form.cyclic)
         if self._lazy:
             return
-        if form.looks_forward:
-            # Expressions read ahead: the first pass sees the stored answers of later questions,
-            # the second what the first made of them.
+        if form.cyclic:
+            # Expressions read in a circle: the first pass sees the stored answers of later
+            # questions, the second what the first made of them.
             for path in answers:
                 parsed = parse_path(form, path)
                 if parsed is not None and parsed[0].kind == "question":
                     self._values[path] = self._typed_answer(parsed[0], path)
-        for _pass in range(2 if form.looks_forward else 1):
+        for _pass in range(2 if form.cyclic else 1):
             self._evaluate()
 
     # -- instances --------------------------------------------------------------------
@@ -173,8 +192,27 @@ class FormState:
         that entry exists; whether it was."""
         if not self._lazy or not self._exists(node, index):
             return False
-        self._evaluate_at(node, index, path, self._parent_relevant(node, index))
+        self._prepare(node)
+        if path not in self._relevant:
+            self._evaluate_at(node, index, path, self._parent_relevant(node, index))
         return True
+
+    def _prepare(self, node: Node) -> None:
+        """Evaluate, at every entry and in document order, what ``node`` reads (through its
+        groups, repeats and expressions): each then reads values already evaluated, and
+        evaluation never recurses from one calculation into the next."""
+        if node.name in self._ready:
+            return
+        self._ready.add(node.name)
+        for before in self.form.prerequisites(node):
+            if before.name in self._complete:
+                continue
+            self._complete.add(before.name)
+            self._ready.add(before.name)   # what it reads comes before it, in this same loop
+            for index in self.instances(before):
+                path = node_path(before, index)
+                if path not in self._relevant:
+                    self._evaluate_at(before, index, path, self._parent_relevant(before, index))
 
     def _exists(self, node: Node, index: Index) -> bool:
         if len(index) != len(node.chain):
@@ -183,8 +221,9 @@ class FormState:
 
     # -- evaluation -------------------------------------------------------------------
     def _evaluate(self) -> None:
-        """Evaluate every node in document order (a whole state, or a form that reads ahead)."""
-        for node in self.form.nodes:
+        """Evaluate every node, each after what it reads (in document order for a form that
+        reads in a circle)."""
+        for node in self.form.order:
             if not node.chain:  # outside repeats (most nodes): one instance, its path the name
                 parent = node.parent  # outside repeats too
                 relevant = parent is None or self._relevant.get(parent.name, True)
@@ -208,12 +247,13 @@ class FormState:
     def _evaluate_at(self, node: Node, index: Index, path: str, relevant: bool) -> None:
         """Relevance and value of ``node`` at ``index``, its parent's relevance given."""
         if relevant and node.relevant is not None:
-            relevant = self._true(node.relevant, node, index, default=True)
+            relevant = self._true(node.relevant, node, index, default=True, path=path)
         self._relevant[path] = relevant
         kind = node.kind
         if kind == "question":
             if node.calculation is not None:
-                self._values[path] = self._eval(node.calculation, node, index) if relevant else ""
+                self._values[path] = self._finite(self._eval(node.calculation, node, index, path=path), path) \
+                    if relevant else ""
             elif not relevant:
                 self._values[path] = ""
             elif path in self.stored:
@@ -235,16 +275,17 @@ class FormState:
         return found
 
     def _repeat_count(self, node: Node, index: Index, path: str) -> int:
+        """The repeat's entries: as its count says or as many as were added, within the limits
+        per repeat and for the whole form (repeats are counted in document order)."""
         if node.repeat_count is not None:
-            number = to_number(self._eval(node.repeat_count, node, index))
+            number = to_number(self._eval(node.repeat_count, node, index, path=path))
         else:
-            try:
-                number = float(self.stored.get(path, "0") or 0)
-            except ValueError:
-                number = 0
-        if number != number:  # NaN
+            number = to_number(self.stored.get(path, "0") or "0")
+        if not math.isfinite(number):
             return 0
-        return max(0, min(MAX_INSTANCES, int(number)))
+        count = max(0, min(MAX_INSTANCES, MAX_TOTAL_INSTANCES - self._entries, int(number)))
+        self._entries += count
+        return count
 
     def _default(self, node: Node, index: Index) -> str:
         default = node.default
@@ -265,19 +306,40 @@ class FormState:
         prefix = index[:len(parent.chain)]
         return self._relevance(parent, prefix, node_path(parent, prefix))  # whole: evaluated before its children
 
-    def _eval(self, expression: Expression, node: Node, index: Index, value: Any = "") -> Any:
-        try:
-            return expression(_Context(self, node, index, value))
-        except ExpressionError:
+    def _eval(self, expression: Expression, node: Node, index: Index, value: Any = "", *,
+              path: str | None = None, choice: Choice | None = None) -> Any:
+        """The expression's value, or blank (with the reason kept under ``path``) when it cannot
+        be computed or the state's time is spent."""
+        if time.monotonic() > self.deadline:
+            self.failures.setdefault(path or node.name, "time_budget")
             return ""
+        try:
+            return expression(_Context(self, node, index, value, choice))
+        except ExpressionError as error:
+            self.failures.setdefault(path or node.name, error.code)
+        except Timeout:
+            self.failures.setdefault(path or node.name, "time_budget")
+        return ""
+
+    def _finite(self, value: Any, path: str) -> Any:
+        """A calculated value; blank (and a failure) when it is a number that is not finite."""
+        if isinstance(value, float) and not math.isfinite(value) and not math.isnan(value):
+            self.failures.setdefault(path, "not_finite")
+            return ""
+        return value
+
+    def failure(self, path: str) -> str | None:
+        """Why the value or relevance at ``path`` could not be computed (``cannot_compute``,
+        ``not_finite``, ``time_budget``), if it could not."""
+        return self.failures.get(path)
 
     def _true(self, expression: Expression | bool | None, node: Node, index: Index, default: bool,
-              value: Any = "") -> bool:
+              value: Any = "", path: str | None = None) -> bool:
         if expression is None:
             return default
         if isinstance(expression, bool):
             return expression
-        return to_bool(self._eval(expression, node, index, value))
+        return to_bool(self._eval(expression, node, index, value, path=path))
 
     # -- answers ----------------------------------------------------------------------
     def answer(self, path: str) -> str:
@@ -319,6 +381,9 @@ class FormState:
 
     def required(self, node: Node, index: Index) -> bool:
         return self._true(node.required, node, index, default=False)
+
+    def read_only(self, node: Node, index: Index) -> bool:
+        return self._true(node.read_only, node, index, default=False)
 
     def problems(self, under: Node | None = None) -> list[Problem]:
         """What keeps the response from being submitted, in document order."""
@@ -396,14 +461,9 @@ class FormState:
         choices = self.form.choices.get(node.list_name or "", [])
         if node.choice_filter is None:
             return choices
-        kept = []
-        for choice in choices:
-            try:
-                if to_bool(node.choice_filter(_Context(self, node, index, "", choice))):
-                    kept.append(choice)
-            except ExpressionError:
-                continue
-        return kept
+        path = node_path(node, index)
+        return [choice for choice in choices
+                if to_bool(self._eval(node.choice_filter, node, index, path=path, choice=choice))]
 
     def interpolate(self, text: str, node: Node, index: Index) -> str:
         """A label with its ``${name}`` references replaced by their current values."""
@@ -419,6 +479,9 @@ class FormState:
             return "" if shown == "NaN" else shown
         return REFERENCE.sub(value, text)
 
-    def evaluate_in(self, expression: Expression, node: Node | None = None, index: Index = ()) -> Any:
-        """An expression evaluated at the form level (indicator numerators…) or at a node."""
-        return self._eval(expression, node or self.form.root, index)
+    def evaluate_in(self, expression: Expression, node: Node | None = None, index: Index = ()) -> tuple[Any, str | None]:
+        """An expression evaluated at the form level (indicator numerators…) or at a node: its
+        value, and why it could not be computed (None when it could)."""
+        key = f"={expression.text}"
+        value = self._eval(expression, node or self.form.root, index, path=key)
+        return value, self.failures.pop(key, None)

@@ -15,9 +15,47 @@ from app.xlsform.compiled import CompiledForm, Node
 
 MAX_TEXT = 10_000
 MAX_EVIDENCE = 10_000
-MAX_NUMBER = 1e15
+MAX_NUMBER = 1e15      # no number the app accepts is this large, whatever a definition says
+MAX_DECIMAL = 1e12     # a decimal answer's default bound (parameters: min=… max=…)
+DECIMALS = 6           # a decimal answer's default digits after the point (parameters: decimals=…)
+MAX_DECIMALS = 10
 _INTEGER = re.compile(r"^[+-]?\d{1,16}$")
 _DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+# C0 control characters other than tab and line breaks, and DEL: never part of an answer.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def finite(text: str | None, low: float = -MAX_NUMBER, high: float = MAX_NUMBER) -> float | None:
+    """``text`` as a finite number within [low, high], or None."""
+    try:
+        number = float(text)   # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
+def number_bounds(node: Node) -> tuple[float, float, int]:
+    """(lowest, highest, digits after the point) a numeric question accepts: its ``parameters``
+    (``min=0 max=100 decimals=2``), else the type's defaults; never beyond ``MAX_NUMBER``."""
+    if node.type == "range":
+        start, end, _step = range_parameters(node)
+        return min(start, end), max(start, end), MAX_DECIMALS
+    limit = MAX_DECIMAL if node.type == "decimal" else MAX_NUMBER - 1
+    low = finite(node.parameters.get("min"))
+    high = finite(node.parameters.get("max"))
+    digits = finite(node.parameters.get("decimals"), 0, MAX_DECIMALS) if node.type == "decimal" else 0
+    return (-limit if low is None else low, limit if high is None else high,
+            DECIMALS if digits is None else int(digits))
+
+
+def range_parameters(node: Node) -> tuple[float, float, float]:
+    """(start, end, step) of a range question; the defaults (1, 10, 1) for what is missing or
+    not a usable number."""
+    start = finite(node.parameters.get("start"))
+    end = finite(node.parameters.get("end"))
+    step = finite(node.parameters.get("step"))
+    return (1.0 if start is None else start, 10.0 if end is None else end,
+            1.0 if not step else abs(step))
 
 
 @dataclass(frozen=True)
@@ -44,26 +82,32 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
     if text == "":
         return ""
     kind = node.type
+    if CONTROL.search(text):
+        raise InputError("control_character")
     if kind == "integer":
         if not _INTEGER.match(text):
             raise InputError("not_integer")
         number = int(text)
-        if abs(number) >= MAX_NUMBER:
-            raise InputError("number_too_large")
+        low, high, _digits = number_bounds(node)
+        if not low <= number <= high:
+            raise InputError("out_of_bounds", (_fmt(low), _fmt(high)))
         return str(number)
     if kind in ("decimal", "range"):
         if not _DECIMAL.match(text):
             raise InputError("not_number")
-        number = float(text.replace(",", "."))
-        if not math.isfinite(number) or abs(number) >= MAX_NUMBER:
-            raise InputError("number_too_large")
+        written = text.replace(",", ".")
+        number = float(written)
+        low, high, digits = number_bounds(node)
         if kind == "range":
-            start = float(node.parameters.get("start", 1))
-            end = float(node.parameters.get("end", 10))
-            step = float(node.parameters.get("step", 1))
-            low, high = min(start, end), max(start, end)
-            if not low <= number <= high or abs(((number - start) / step) - round((number - start) / step)) > 1e-9:
-                raise InputError("out_of_range", (_fmt(low), _fmt(high), _fmt(abs(step))))
+            start, _end, step = range_parameters(node)
+            steps = (number - start) / step
+            if not low <= number <= high or abs(steps - round(steps)) > 1e-9:
+                raise InputError("out_of_range", (_fmt(low), _fmt(high), _fmt(step)))
+        elif not low <= number <= high:
+            raise InputError("out_of_bounds", (_fmt(low), _fmt(high)))
+        fraction = written.partition(".")[2].rstrip("0")
+        if len(fraction) > digits:
+            raise InputError("too_many_decimals", (digits,))
         return _fmt(number)
     if kind == "text":
         if len(text) > MAX_TEXT:
@@ -113,7 +157,12 @@ def _bad(code: str):
 
 
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else repr(float(number))
+    """A finite number as stored: ``12``, ``12.5`` (never an exponent for what the bounds allow)."""
+    number = float(number)
+    if number.is_integer():
+        return str(int(number))
+    text = repr(number)
+    return f"{number:.{MAX_DECIMALS}f}".rstrip("0") if "e" in text else text
 
 
 def typed(node: Node, stored: str | None) -> Any:
@@ -121,10 +170,8 @@ def typed(node: Node, stored: str | None) -> Any:
     if stored is None or stored == "":
         return ""
     if node.type in ("integer", "decimal", "range"):
-        try:
-            return float(stored)
-        except ValueError:
-            return ""
+        number = finite(stored)
+        return "" if number is None else number
     if node.type == "date":
         try:
             return date.fromisoformat(stored)

@@ -4,7 +4,8 @@ Checks happen before and while parsing, so a hostile file costs little: the zip 
 read first (not a zip, a corrupt zip, macros, a zip bomb), then openpyxl reads in read-only
 mode with the stated dimensions ignored, stopping at the first cell beyond the limits.
 Formulas are refused (a questionnaire holds text, and a formula would be executed by
-whoever opens an export).
+whoever opens an export). openpyxl parses through defusedxml (a runtime dependency): entity
+expansion and external entities are refused, and malformed XML is a "damaged file".
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def read_workbook(data: bytes) -> tuple[dict[str, Sheet], list[Issue]]:
             if worksheet.title.startswith("_"):
                 continue
             sheets[worksheet.title] = _read_sheet(worksheet, warnings)
+    except DefinitionError:
+        raise
+    except Exception as exc:  # a worksheet's XML is parsed as it is read: malformed, or refused by defusedxml
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
     finally:
         book.close()
     return sheets, warnings

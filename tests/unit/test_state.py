@@ -14,7 +14,7 @@ from app.services import questionnaires
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.source import to_xlsx
 from app.xlsform.state import FormState, node_path
-from tests.xlsform_builders import ROOT, SHIPPED, workbook
+from tests.xlsform_builders import ROOT, SHIPPED, calculation_chain, workbook
 
 FORMS = {"types": ROOT / "tests" / "data" / "forms" / "types", "sample": ROOT / "tests" / "data" / "forms" / "sample",
          "ban": SHIPPED / "ban_monitoring", "kbf": SHIPPED / "kbf_reintegration"}
@@ -87,7 +87,7 @@ def _everything(state: FormState):
 @given(data=st.data())
 def test_reading_in_any_order_gives_the_whole_forms_state(name, data):
     form = _form(name)
-    assert not form.looks_forward
+    assert not form.cyclic
     answers = data.draw(_answers(form))
     whole = FormState(form, answers, today=TODAY, whole=True)
     read = FormState(form, answers, today=TODAY)
@@ -107,7 +107,7 @@ def test_reading_in_any_order_gives_the_whole_forms_state(name, data):
     assert FormState(form, answers, today=TODAY).defaults() == whole.defaults()
 
 
-def test_a_form_that_reads_ahead_is_evaluated_whole():
+def test_a_form_that_reads_ahead_is_evaluated_after_what_it_reads():
     form = _compile(workbook(
         [["type", "name", "label", "relevant", "calculation"],
          ["text", "reason", "Why not?", "${flag} = 1", ""],
@@ -116,10 +116,31 @@ def test_a_form_that_reads_ahead_is_evaluated_whole():
          ["calculate", "flag", "", "", "if(${procedures} = 'no', 1, 0)"],
          ["integer", "later", "A number", "", ""]],
         choices=[["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]))
-    assert form.looks_forward
-    state = FormState(form, {"procedures": "no", "later": "4"}, today=TODAY)
-    assert state.is_relevant("reason") and state.value("twice") == 8.0  # the calculated flag, seen ahead
-    assert state.progress() == (2, 3)
-    state = FormState(form, {"procedures": "yes"}, today=TODAY)
-    assert not state.is_relevant("reason")
-    assert state.progress() == (1, 2)
+    assert not form.cyclic
+    assert [n.name for n in form.order].index("flag") < [n.name for n in form.order].index("reason")
+    for whole in (False, True):
+        state = FormState(form, {"procedures": "no", "later": "4"}, today=TODAY, whole=whole)
+        assert state.is_relevant("reason") and state.value("twice") == 8.0  # the calculated flag, seen ahead
+        assert state.progress() == (2, 3)
+        state = FormState(form, {"procedures": "yes"}, today=TODAY, whole=whole)
+        assert not state.is_relevant("reason")
+        assert state.progress() == (1, 2)
+
+
+def test_a_long_chain_read_ahead_is_evaluated_to_its_end():
+    """1,000 calculations, each reading the next: two passes in document order would leave all
+    but the last two blank."""
+    form = _compile(calculation_chain(1000))
+    for whole in (False, True):
+        state = FormState(form, {"n": "1"}, today=TODAY, whole=whole)
+        assert state.value("c0") == 1000.0 and state.value("c500") == 500.0
+
+
+def test_a_form_that_reads_in_a_circle_is_evaluated_whole_in_two_passes():
+    form = _compile(workbook(
+        [["type", "name", "label", "relevant"],
+         ["integer", "a", "A", "${b} != 1"],
+         ["integer", "b", "B", "${a} != 1"]]))
+    assert form.cyclic
+    state = FormState(form, {"a": "1", "b": "2"}, today=TODAY)
+    assert state.is_relevant("a") and not state.is_relevant("b")
