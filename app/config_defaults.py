@@ -24,6 +24,11 @@ REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SECURE = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
 PERMANENT_SESSION_LIFETIME = 8 * 3600
+# A signed-in session ends at sign-out (on every node: sessions are rows in the database), when
+# the password changes, after SESSION_LIFETIME seconds however busy, and after
+# SESSION_IDLE_TIMEOUT seconds without a request (OWASP ASVS 3.3).
+SESSION_LIFETIME = 12 * 3600
+SESSION_IDLE_TIMEOUT = 30 * 60
 PREFERRED_URL_SCHEME = "https"
 
 WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -31,7 +36,15 @@ WTF_CSRF_HEADERS = ["X-CSRFToken"]
 
 # Login rate limiting: in memory by default; a Redis URI shares counters between nodes.
 RATELIMIT_STORAGE_URI = "memory://"
-RATELIMIT_LOGIN = "10 per minute;50 per hour"
+RATELIMIT_LOGIN = "10 per minute;50 per hour"          # attempts per address
+RATELIMIT_LOGIN_ACCOUNT = "5 per minute;20 per hour"   # attempts per address and account
+# Failed attempts on one account from any address, after which each attempt on it waits
+# LOGIN_SLOWDOWN_SECONDS before its answer (never refused: the right password still works).
+LOGIN_SLOWDOWN_AFTER = "10 per 15 minutes"
+LOGIN_SLOWDOWN_SECONDS = 1.0
+# Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Port/-Prefix
+# (Werkzeug's ProxyFix). 0 trusts none of those headers.
+PROXY_FIX = 0
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_STRATEGY = "moving-window"
 

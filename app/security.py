@@ -1,9 +1,15 @@
-"""Security headers: a strict Content-Security-Policy (no inline script or style)."""
+"""Security headers (a strict Content-Security-Policy: no inline script or style), and the
+refusal of control characters in any request input."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, Response, request
+from flask_babel import gettext as _
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+
+from app.errors import render_error
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -32,6 +38,31 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _NO_STORE = ("Cache-Control", "no-store")
 
 
+# NUL and the other C0 controls and DEL have no place in what people type: PostgreSQL refuses
+# NUL in text, a line break in a redirect target splits a header, a spreadsheet or XML export
+# cannot hold them. A form value may hold tab and line breaks (a text answer); query strings,
+# form field names, header values and file names may not (a header value may hold a tab).
+_IN_FORM_VALUES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_IN_NAMES = re.compile(r"[\x00-\x1f\x7f]")
+_IN_HEADERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def has_control_characters() -> bool:
+    """Whether any input of this request holds a character refused there."""
+    if any(_IN_NAMES.search(key) or _IN_NAMES.search(value) for key, value in request.args.items(multi=True)):
+        return True
+    if any(_IN_HEADERS.search(value) for _name, value in request.headers.items()):
+        return True
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if any(_IN_NAMES.search(key) or _IN_FORM_VALUES.search(value)
+               for key, value in request.form.items(multi=True)):
+            return True
+        if any(_IN_NAMES.search(key) or _IN_NAMES.search(upload.filename or "")
+               for key, upload in request.files.items(multi=True)):
+            return True
+    return False
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signing serializer built once per set of keys
     instead of on every request (building it serialises a probe value to learn its type)."""
@@ -51,6 +82,13 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+
+    @app.before_request
+    def _refuse_control_characters():
+        if has_control_characters():
+            return render_error(400, _("The request holds invisible control characters (such as a NUL byte), "
+                                       "which cannot be accepted. Remove them and try again."))
+        return None
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

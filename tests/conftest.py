@@ -82,6 +82,22 @@ def app(migrated) -> Iterator[Flask]:
     _empty_tables(app)
 
 
+@pytest.fixture
+def make_app(migrated):
+    """Builder: an app with extra settings (``make_app(PROXY_FIX=1)``), on the test database."""
+    made = []
+
+    def build(**config) -> Flask:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": migrated, **config})
+        app.test_client_class = CheckedClient
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        _empty_tables(app)
+
+
 class CheckedClient(FlaskClient):
     """A test client that parses and checks every HTML response."""
 

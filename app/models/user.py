@@ -94,3 +94,14 @@ class RoleAssignment(db.Model):
     user: Mapped[User] = relationship(back_populates="roles")
     institution: Mapped[Institution | None] = relationship()
     country: Mapped[Country | None] = relationship()
+
+
+class UserSession(db.Model):
+    """One signed-in session (a browser's cookie names it): ended at sign-out, on a password
+    change, or when it outlives its absolute lifetime. Kept in the database, so every node sees
+    a session end the moment it ends."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)   # random, in the signed cookie
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from threading import Lock
 
 from sqlalchemy import func, select
@@ -43,6 +44,16 @@ def check(data: bytes) -> tuple[dict, list[Issue]]:
     return xls_definition.public(definition), sorted(issues, key=lambda i: (i.warning, i.sheet or "", i.row or 0))
 
 
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """A file name as stored and offered for download: its last part, without control
+    characters or characters that file systems or headers refuse, at most 255 characters."""
+    name = _UNSAFE_IN_NAMES.sub("_", PurePosixPath(name.replace("\\", "/")).name).strip(" ._")
+    return name[:255] or fallback
+
+
 def errors_of(issues: list[Issue]) -> list[Issue]:
     return [issue for issue in issues if not issue.warning]
 
@@ -65,7 +76,7 @@ def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publ
                                 .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)) or 0) + 1
     version = QuestionnaireVersion(questionnaire=questionnaire, number=number, label=definition["version"][:100],
                                    status=VersionStatus.DRAFT, definition=definition,
-                                   source_filename=Path(filename).name[:255] or f"{definition['form_id']}.xlsx",
+                                   source_filename=safe_filename(filename, f"{definition['form_id']}.xlsx"),
                                    source_file=data, created_by_id=actor.id if actor else None)
     db.session.add(version)
     db.session.flush()

@@ -1,17 +1,19 @@
 """Accounts: passwords, invitations and resets (expiring signed one-time links), roles."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db, execute
 from app.i18n import LANGUAGES
-from app.models import Country, Institution, Role, RoleAssignment, User
+from app.models import Country, Institution, Role, RoleAssignment, User, UserSession
 from app.models.user import Account, password_fingerprint
 from app.models._base import utcnow
 from app.services import audit
@@ -96,21 +98,27 @@ class SessionUser(Account):
         return f"<SessionUser {self.email}>"
 
 
-# Every request loads its user and roles: one Core query, built once (its cache key with it).
-_USERS, _ROLES = User.__table__, RoleAssignment.__table__
+# Every request loads its user and roles, if its session is still open: one Core query, built
+# once (its cache key with it).
+_USERS, _ROLES, _SESSIONS = User.__table__, RoleAssignment.__table__, UserSession.__table__
 _SESSION_USER = (select(_USERS.c.email, _USERS.c.name, _USERS.c.locale, _USERS.c.active, _USERS.c.password_hash,
                         _ROLES.c.role, _ROLES.c.institution_id, _ROLES.c.country_id)
                  .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
-                 .where(_USERS.c.id == bindparam("user_id")).order_by(_ROLES.c.id))
+                 .where(_USERS.c.id == bindparam("user_id"),
+                        exists().where(_SESSIONS.c.id == bindparam("session_id"), _SESSIONS.c.user_id == _USERS.c.id,
+                                       _SESSIONS.c.ended_at.is_(None),
+                                       _SESSIONS.c.created_at >= bindparam("opened_after")))
+                 .order_by(_ROLES.c.id))
 
 
-def load_session_user(ident: str) -> SessionUser | None:
-    """The user a session cookie names, if still active and with the password the session was
-    opened with."""
+def load_session_user(ident: str, session_id: str | None, opened_after: datetime) -> SessionUser | None:
+    """The user a session cookie names, if still active, with the password the session was
+    opened with, and the session ``session_id`` open and opened after ``opened_after``."""
     user_id, _sep, fingerprint = ident.partition(":")
-    if not user_id.isdigit():
+    if not user_id.isdigit() or not session_id:
         return None
-    rows = execute(_SESSION_USER, {"user_id": int(user_id)}).all()
+    rows = execute(_SESSION_USER, {"user_id": int(user_id), "session_id": session_id,
+                                   "opened_after": opened_after}).all()
     if not rows:
         return None
     email, name, locale, active, password_hash = rows[0][:5]
@@ -119,6 +127,30 @@ def load_session_user(ident: str) -> SessionUser | None:
     roles = tuple(Assignment(Role(role), institution_id, country_id)
                   for *_user, role, institution_id, country_id in rows if role is not None)
     return SessionUser(int(user_id), email, name, locale, active, fingerprint, roles)
+
+
+def open_session(user: User, opened_after: datetime) -> str:
+    """A new session of ``user``; the user's sessions ended or opened before ``opened_after``
+    are deleted on the way (they can never be used again)."""
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id, or_(UserSession.ended_at.is_not(None), UserSession.created_at < opened_after)))
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=session_id, user_id=user.id, created_at=utcnow()))
+    db.session.flush()
+    return session_id
+
+
+def end_session(session_id: str | None) -> None:
+    """End one session (signing out): its cookie, replayed, opens nothing any more."""
+    if session_id:
+        db.session.execute(update(UserSession).where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+                           .values(ended_at=utcnow()))
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (their password changed, or an admin deactivated them)."""
+    db.session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
 
 
 def account_of(user: SessionUser | User) -> User:
@@ -167,6 +199,7 @@ def set_password_with_token(token: str, purpose: LinkPurpose, password: str) -> 
     user = user_for_token(token, purpose)
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     audit.record(user, f"user.{purpose.replace('-', '_')}_used", user, "password", None, "(changed)")
     db.session.flush()
     return user
@@ -270,6 +303,8 @@ def set_active(actor: User | None, user: User, active: bool) -> None:
         raise AccountError("last_admin")
     audit.record(actor, "user.activate" if active else "user.deactivate", user, "active", user.active, active)
     user.active = active
+    if not active:
+        end_sessions(user)
     db.session.flush()
 
 

@@ -104,7 +104,8 @@ def source(version_id: int):
     if not item.source_file:
         abort(404)
     return send_file(io.BytesIO(item.source_file), mimetype=XLSX, as_attachment=True,
-                     download_name=item.source_filename or f"{item.questionnaire.form_id}.xlsx")
+                     download_name=questionnaires.safe_filename(item.source_filename or "",
+                                                                f"{item.questionnaire.form_id}.xlsx"))
 
 
 @bp.route("/versions/<int:version_id>/xlsform.xlsx")
