@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from app.errors import render_error
+from app.xlsform.values import CONTROL
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -38,17 +39,20 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _NO_STORE = ("Cache-Control", "no-store")
 
 
-# NUL and the other C0 controls and DEL have no place in what people type: PostgreSQL refuses
-# NUL in text, a line break in a redirect target splits a header, a spreadsheet or XML export
-# cannot hold them. A form value may hold tab and line breaks (a text answer); query strings,
-# form field names, header values and file names may not (a header value may hold a tab).
-_IN_FORM_VALUES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_IN_NAMES = re.compile(r"[\x00-\x1f\x7f]")
+# NUL, the other C0 and C1 controls, DEL and the Unicode noncharacters have no place in what
+# people type: PostgreSQL refuses NUL in text, a line break in a redirect target splits a header,
+# HTML, spreadsheets and XML cannot hold them. A form value may hold tab and line breaks (a text
+# answer); the path, query strings, form field names and file names may not. Header values
+# (Latin-1 as they arrive, so UTF-8 bytes look like C1 characters) are checked for C0 and DEL.
+_IN_FORM_VALUES = CONTROL
+_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 _IN_HEADERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def has_control_characters() -> bool:
     """Whether any input of this request holds a character refused there."""
+    if _IN_NAMES.search(request.path):
+        return True
     if any(_IN_NAMES.search(key) or _IN_NAMES.search(value) for key, value in request.args.items(multi=True)):
         return True
     if any(_IN_HEADERS.search(value) for _name, value in request.headers.items()):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, request
 from markupsafe import Markup
 from flask_babel import gettext as _
 
 from app.i18n import LANGUAGES, current_language
 from app.models import CycleStatus, ResponseStatus, Role, VersionStatus
+from app.views._render import safe_next
 
 
 def field_attrs(field, **extra) -> dict:
@@ -58,6 +59,14 @@ def country_name(country) -> str:
     return country.name(LANGUAGES[current_language()][1])
 
 
+def back_here() -> str:
+    """Where the language switcher brings the reader back: this page, if it was read with GET
+    and its address is one a redirect may name (no control characters)."""
+    if request.method != "GET":
+        return ""
+    return safe_next(request.full_path, "")
+
+
 def _never_failing(format_value):
     """A Babel number filter that shows what it cannot format as it is, marked, instead of
     failing the page (Babel raises on values such as 1e34 %)."""
@@ -77,6 +86,7 @@ def init_app(app: Flask) -> None:
         if name in filters:
             filters[name] = _never_failing(filters[name])
     app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.globals["back_here"] = back_here
     app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.trim_blocks = True

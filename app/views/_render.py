@@ -26,7 +26,7 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 
 def safe_next(target: str | None, default: str) -> str:
     """A redirect target on this site only (a path, never another host)."""
-    if not target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+    if not target or any(ord(char) < 32 or 127 <= ord(char) <= 159 for char in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -21,8 +21,9 @@ DECIMALS = 6           # a decimal answer's default digits after the point (para
 MAX_DECIMALS = 10
 _INTEGER = re.compile(r"^[+-]?\d{1,16}$")
 _DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-# C0 control characters other than tab and line breaks, and DEL: never part of an answer.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and line breaks (C0, DEL, C1) and Unicode noncharacters:
+# never part of an answer (HTML, spreadsheets and PostgreSQL cannot hold them all).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 
 
 def finite(text: str | None, low: float = -MAX_NUMBER, high: float = MAX_NUMBER) -> float | None:
