@@ -35,8 +35,8 @@ def send(to: str, subject: str, body: str) -> bool:
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(message)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("Sending “%s” to %s failed.", subject, to)
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.error("Sending “%s” to %s failed: %s", subject, to, exc)
         return False
     return True
 

@@ -89,12 +89,19 @@ def _login_address_and_email_key() -> str:
     return f"login:{get_remote_address()}:{_login_email()}"
 
 
-def _slow_down_attacked_account(email: str) -> RateLimitItem:
+def _slow_down_attacked_account(email: str) -> None:
     """Wait before answering when the account has failed many times lately, from anywhere."""
-    failures = parse_many(current_app.config["LOGIN_SLOWDOWN_AFTER"])[0]
-    if not limiter.limiter.test(failures, "login-failures", email):
+    if limiter.enabled and not limiter.limiter.test(_failures_limit(), "login-failures", email):
         time.sleep(float(current_app.config["LOGIN_SLOWDOWN_SECONDS"]))
-    return failures
+
+
+def _count_failure(email: str) -> None:
+    if limiter.enabled:
+        limiter.limiter.hit(_failures_limit(), "login-failures", email)
+
+
+def _failures_limit() -> RateLimitItem:
+    return parse_many(current_app.config["LOGIN_SLOWDOWN_AFTER"])[0]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -106,10 +113,10 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        failures = _slow_down_attacked_account(_login_email())
+        _slow_down_attacked_account(_login_email())
         user = users.authenticate(form.email.data, form.password.data)
         if user is None:
-            limiter.limiter.hit(failures, "login-failures", _login_email())
+            _count_failure(_login_email())
         else:
             _start_session(user)
             audit.record(user, "user.login", user)

@@ -318,3 +318,9 @@ def test_behind_a_proxy_each_client_has_its_own_limit_and_https_is_seen(make_app
 def test_without_the_setting_forwarded_headers_are_not_trusted(client, demo):
     response = client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in response.headers
+
+
+def test_signing_in_works_with_rate_limits_switched_off(make_app, demo):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    assert login(client, "admin@example.org", "wrong-password-x").status_code == 401
+    assert login(client, "admin@example.org").status_code == 302
