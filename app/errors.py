@@ -37,7 +37,9 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400:
             return error
-        return render_error(code)
+        # A view's own (localised) explanation, given as abort(code, text); not Werkzeug's English one.
+        detail = error.description if error.description != type(error).description else None
+        return render_error(code, detail)
 
     @app.errorhandler(500)
     def _server_error(error):

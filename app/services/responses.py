@@ -22,7 +22,7 @@ from app.models import Answer, AuditEvent, Cycle, CycleStatus, QuestionnaireVers
 from app.models._base import utcnow
 from app.services import audit, questionnaires
 from app.services.scope import Access, get_scoped_columns
-from app.xlsform.compiled import CompiledForm, Node
+from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition
 from app.xlsform.state import FormState, Index, node_path, parse_path, repeat_chain
 from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
 
@@ -184,7 +184,10 @@ def form_of(response: Response) -> CompiledForm:
     version = response.cycle.questionnaire_version
     if version is None:
         raise ResponseError("no_questionnaire")
-    return questionnaires.compiled(version)
+    try:
+        return questionnaires.compiled(version)
+    except UnusableDefinition:
+        raise ResponseError("questionnaire_unusable") from None
 
 
 # The statements of the autosave path, each built once (SQLAlchemy computes a statement's
@@ -211,6 +214,14 @@ def load(response: Response | ResponseHead, today: date | None = None, whole: bo
     else:
         rows = execute(_ANSWERS, {"response_id": response.id})
     return Loaded(response, form, _by_path(rows), today=today, whole=whole)
+
+
+def progress(response: Response) -> tuple[int, int] | None:
+    """(answered, to answer) of the whole response; None when it has no usable questionnaire."""
+    try:
+        return load(response).state.progress()
+    except ResponseError:
+        return None
 
 
 def _by_path(rows) -> dict[str, Stored]:

@@ -33,8 +33,7 @@ def home():
     institution_counts = dict(db.session.execute(
         scoped(user, Institution).with_only_columns(Institution.country_id, func.count())
         .group_by(Institution.country_id)).all())
-    progress = {r.id: responses_service.load(r).state.progress() for r in responses
-                if r.cycle.questionnaire_version is not None and r.institution_id in scope.institutions}
+    progress = {r.id: responses_service.progress(r) for r in responses if r.institution_id in scope.institutions}
     return render("main/home.html", scope=scope, responses=responses, countries=countries,
                   institution_counts=institution_counts, progress=progress,
                   assignments=users.account_of(user).roles)

@@ -17,6 +17,7 @@ from app.services import questionnaires
 from app.views._render import render
 from app.views.admin import admin_required
 from app.views.auth import signed_in
+from app.xlsform.compiled import UnusableDefinition
 from app.xlsform.definition import translation_completeness
 from app.xlsform.messages import describe
 
@@ -49,8 +50,13 @@ def index():
                   describe=describe, status=400 if form.errors else 200)
 
 
-def _preview(version: QuestionnaireVersion) -> dict:
-    form = questionnaires.compiled(version)
+def _preview(version: QuestionnaireVersion) -> dict | None:
+    """What the version holds, page by page; None when it goes beyond the limits uploads now
+    enforce (stored before them)."""
+    try:
+        form = questionnaires.compiled(version)
+    except UnusableDefinition:
+        return None
     language = current_language()
     pages = []
     for page in form.pages:

@@ -31,6 +31,8 @@ def _status_message(code: str) -> str:
         "unknown_repeat": _("That repeated section does not exist."),
         "too_many_instances": _("No more entries can be added to this section."),
         "no_questionnaire": _("No questionnaire is pinned to this cycle yet."),
+        "questionnaire_unusable": _("This questionnaire version goes beyond Matrica's limits and cannot be shown. "
+                                    "An administrator needs to upload a corrected version."),
     }.get(code, _("The request could not be completed."))
 
 
@@ -48,9 +50,7 @@ def index():
 
 
 def _progress(response: Response) -> tuple[int, int] | None:
-    if response.cycle.questionnaire_version is None:
-        return None
-    return service.load(response).state.progress()
+    return service.progress(response)
 
 
 @bp.route("/<int:response_id>")
@@ -59,7 +59,10 @@ def show(response_id: int):
     response = get_scoped(signed_in(), Response, response_id)
     if response.cycle.questionnaire_version is None:
         return render("responses/show.html", response=response, loaded=None, pages=[], can_answer=False)
-    loaded = service.load(response)
+    try:
+        loaded = service.load(response)
+    except service.ResponseError as exc:
+        abort(409, _status_message(exc.code))
     pages = _pages(loaded)
     can_answer = _can_answer(response)
     return render("responses/show.html", response=response, loaded=loaded, pages=pages, can_answer=can_answer,

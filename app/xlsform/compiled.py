@@ -4,17 +4,24 @@ areas, with every expression parsed. Built from a validated definition; cached p
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from app.xlsform.definition import (METADATA_TYPES, NO, YES, _parameters, normalise_type,
+from app.xlsform.definition import (MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters, normalise_type,
                                     parse_thresholds)
-import re
-
-from app.xlsform.expressions import Expression, parse
+from app.xlsform.expressions import Expression, parse_or_broken
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
+
+
+class UnusableDefinition(ValueError):
+    """A stored definition beyond a limit that uploads now enforce (it cannot be shown)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass
@@ -119,6 +126,10 @@ class CompiledForm:
         self.by_name: dict[str, Node] = {}
         self._build_tree(definition["survey"])
         self.nodes: tuple[Node, ...] = tuple(self.walk())  # every node, in document order
+        deepest = max((sum(1 for _ in node.ancestors()) + 1 for node in self.nodes if node.kind != "question"),
+                      default=0)
+        if deepest > MAX_GROUP_DEPTH:   # stored before the upload limit: a page could not be drawn
+            raise UnusableDefinition("too_deep_groups")
         self.areas = sorted((Area(a["code"], float(a.get("order") or i), a.get("label", {}))
                              for i, a in enumerate(definition["areas"])), key=lambda a: a.order)
         self.indicators: dict[str, Indicator] = {}
@@ -127,10 +138,10 @@ class CompiledForm:
             self.indicators[row["code"]] = Indicator(
                 code=row["code"], area=row.get("area", ""), section=row.get("section", ""),
                 label=row.get("label", {}), method=method,
-                numerator=parse(row["numerator"]) if method == "ratio" else None,
-                denominator=parse(row["denominator"]) if method == "ratio" else None,
+                numerator=parse_or_broken(row["numerator"]) if method == "ratio" else None,
+                denominator=parse_or_broken(row["denominator"]) if method == "ratio" else None,
                 factor=float(row.get("factor") or (100 if method == "ratio" else 1)),
-                value=parse(row["value"]) if method == "band" else None,
+                value=parse_or_broken(row["value"]) if method == "band" else None,
                 thresholds=parse_thresholds(row.get("thresholds", "")) or dict(DEFAULT_THRESHOLDS),
                 aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"))
         for node in self.by_name.values():
@@ -168,7 +179,7 @@ class CompiledForm:
                 constraint_message=row.get("constraint_message", {}),
                 calculation=_expression(row.get("calculation")), default=_default(row.get("default", "")),
                 read_only=_flag(row.get("read_only", "")), appearance=row.get("appearance", ""),
-                choice_filter=parse(row["choice_filter"], choice_columns=True) if row.get("choice_filter") else None,
+                choice_filter=parse_or_broken(row["choice_filter"], True) if row.get("choice_filter") else None,
                 parameters=_parameters(row.get("parameters", "")), repeat_count=_expression(row.get("repeat_count")),
                 indicator=row.get("indicator", ""), score=_expression(row.get("score")),
                 max_score=float(row["max_score"]) if row.get("max_score") else None,
@@ -347,7 +358,7 @@ class CompiledForm:
 
 
 def _expression(text: str | None) -> Expression | None:
-    return parse(text) if text else None
+    return parse_or_broken(text) if text else None
 
 
 def _flag(text: str) -> Expression | bool:
@@ -356,12 +367,12 @@ def _flag(text: str) -> Expression | bool:
         return True
     if lowered in NO:
         return False
-    return parse(text)
+    return parse_or_broken(text)
 
 
 def _default(text: str) -> Expression | str | None:
     if not text:
         return None
     if "${" in text or "(" in text:
-        return parse(text)
+        return parse_or_broken(text)
     return text

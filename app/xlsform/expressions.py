@@ -340,6 +340,19 @@ def parse(text: str, choice_columns: bool = False) -> Expression:
     return Expression(text, tree, frozenset(parser.references), parser.uses_current, _guarded(_compile(tree)))
 
 
+def parse_or_broken(text: str, choice_columns: bool = False) -> Expression:
+    """``parse(text)``, or, for a text that does not parse (a definition stored before a limit
+    that now refuses it), an expression that cannot be computed: the form still opens."""
+    try:
+        return parse(text, choice_columns)
+    except ExpressionError as error:
+        code, position, params = error.code, error.position, error.params
+
+    def fail(ctx: Context) -> Any:
+        raise ExpressionError(code, position, **params)
+    return Expression(str(text), ("broken", code), frozenset(), False, fail)
+
+
 def _guarded(evaluate: Callable[[Context], Any]) -> Callable[[Context], Any]:
     """``evaluate`` with every runtime error it meets turned into an ``ExpressionError``."""
     def run(ctx: Context) -> Any:

@@ -324,3 +324,37 @@ def test_signing_in_works_with_rate_limits_switched_off(make_app, demo):
     client = make_app(RATELIMIT_ENABLED=False).test_client()
     assert login(client, "admin@example.org", "wrong-password-x").status_code == 401
     assert login(client, "admin@example.org").status_code == 302
+
+
+def test_a_version_stored_before_the_limits_opens_as_a_clear_message(app, client, auth, make_response):
+    """Definitions uploaded before today's limits: a pattern now refused, groups nested 25 deep."""
+    response_id = make_response("types")
+    with app.app_context():
+        from app.models import Response
+        version = db.session.get(Response, response_id).cycle.questionnaire_version
+        definition = dict(version.definition)
+        survey = [dict(row) for row in definition["survey"]]
+        for row in survey:
+            if row.get("name") == "comment":
+                row["constraint"] = "regex(., '(?:a{1500}){1500}')"
+        definition["survey"] = survey
+        db.session.execute(QuestionnaireVersion.__table__.update().where(QuestionnaireVersion.id == version.id)
+                           .values(definition=definition))
+        deep = questionnaire_service.import_questionnaire(None, minimal(), "deep.xlsx")
+        nested = [{"row": 2 + i, "type": "begin_group", "name": f"g{i}", "label": {"default": "G"}} for i in range(25)]
+        closing = [{"row": 100 + i, "type": "end_group"} for i in range(25)]
+        deep_definition = dict(deep.definition, survey=nested + deep.definition["survey"] + closing)
+        db.session.execute(QuestionnaireVersion.__table__.update().where(QuestionnaireVersion.id == deep.id)
+                           .values(definition=deep_definition))
+        db.session.commit()
+        deep_id = deep.id
+    auth.login("official.rs@example.org")
+    client.post("/language", data={"language": "en", "csrf_token": auth.token()})
+    token = csrf_token(client, f"/responses/{response_id}/pages/1")
+    saved = _autosave(client, response_id, "comment", "aaa", token=token)
+    assert saved.status_code == 422 and "This answer is not allowed here" in saved.get_data(as_text=True)
+    auth.logout()
+    auth.login("admin@example.org")
+    client.post("/language", data={"language": "en", "csrf_token": auth.token()})
+    page = client.get(f"/questionnaires/versions/{deep_id}")
+    assert page.status_code == 200 and "goes beyond Matrica's limits" in page.get_data(as_text=True)
