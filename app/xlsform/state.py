@@ -15,10 +15,10 @@ whole form); this is the same as evaluating the whole form in order. A form that
 circle (``CompiledForm.cyclic``) is evaluated whole when the state is made, in document order,
 in two passes.
 
-Bounded: a repeat has at
-most ``MAX_INSTANCES`` entries and the form ``MAX_TOTAL_INSTANCES`` in all; one state spends at
-most ``TIME_BUDGET`` seconds evaluating. What cannot be computed (a runtime error, a number
-that is not finite, the budget spent) is blank, and ``failure(path)`` says why.
+Bounded: a repeat has at most ``MAX_INSTANCES`` entries and the form ``MAX_TOTAL_INSTANCES``
+in all; one state spends at most ``TIME_BUDGET`` seconds evaluating. What cannot be computed
+(a runtime error, a number that is not finite, the budget spent) is blank, and
+``failure(path)`` says why.
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ class FormState:
         return True
 
     def _prepare(self, node: Node) -> None:
-        """Evaluate, at every entry and in document order, what ``node`` reads (through its
+        """Evaluate, at every entry and in evaluation order, what ``node`` reads (through its
         groups, repeats and expressions): each then reads values already evaluated, and
         evaluation never recurses from one calculation into the next."""
         if node.name in self._ready:
