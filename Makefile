@@ -9,7 +9,7 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HTMX := app/static/vendor/htmx.min.js
 
-.PHONY: run test test-sqlite test-postgres install install-dev assets migrate demo i18n-extract i18n-update i18n-compile clean
+.PHONY: run test test-sqlite test-postgres system-deps lint-imports install install-dev assets migrate demo i18n-extract i18n-update i18n-compile clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,15 @@ run: install assets demo
 	$(BIN)/gunicorn --no-control-socket --workers 2 --threads 4 --bind $(HOST):$(PORT) \
 	  --access-logfile - wsgi:app
 
-test: install-dev assets i18n-compile
+# Chromium and its driver, npm and a PostgreSQL server: installed or started when missing.
+system-deps:
+	@tools/system-deps.sh
+
+# The layer contracts (pyproject.toml, [tool.importlinter]).
+lint-imports: install-dev
+	$(BIN)/lint-imports
+
+test: system-deps install-dev assets i18n-compile lint-imports
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-postgres
 

@@ -10,17 +10,22 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from app import cli, config_defaults, errors, i18n, security, templating
-from app.extensions import init_extensions
-from app.views import register_blueprints
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    # The web stack is imported here, not at the top: importing a pure package (``app.scoring``,
+    # ``app.xlsform``) must not load Flask, SQLAlchemy, the models or the views.
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app import cli, config_defaults, errors, i18n, security, templating
+    from app.extensions import init_extensions
+    from app.views import register_blueprints
+
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
                 instance_relative_config=True)
     app.config.from_object(config_defaults)

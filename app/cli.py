@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
 from app.services import cycles, org, questionnaires, users
-from app.xlsform.messages import located
+from app.views._definition_messages import located
 from app.xlsform.source import to_xlsx
 
 DEMO_PASSWORD = "matrica-demo"

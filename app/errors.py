@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.services.errors import Conflict, NotAllowed, NotFound, ServiceError
+
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
@@ -26,7 +28,14 @@ def render_error(code: int, detail: str | None = None):
                            detail=detail), code
 
 
+_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409}
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError):
+        return render_error(next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400))
+
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
         return render_error(400, _("The form has expired or was sent without its security token. "

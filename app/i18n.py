@@ -14,19 +14,9 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.extensions import babel
+from app.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-# code → (name in its own language, Babel locale used for catalogue and formatting)
-LANGUAGES: dict[str, tuple[str, str]] = {
-    "en": ("English", "en"),
-    "sq": ("Shqip", "sq"),
-    "sr_Latn": ("Srpski (latinica)", "sr_Latn"),
-    "sr_Cyrl": ("Српски (ћирилица)", "sr_Cyrl"),
-    "mk": ("Македонски", "mk"),
-    "bs": ("Bosanski", "bs"),
-    "hr": ("Hrvatski", "hr"),
-    "cnr": ("Crnogorski", "sr_Latn_ME"),
-}
-DEFAULT_LANGUAGE = "en"
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "current_language", "html_lang", "init_app", "normalise_language"]
 
 # Accept-Language tags → our codes (browsers send sr, sr-Latn, sr-RS, cnr, sh…).
 _ACCEPT_ALIASES = {

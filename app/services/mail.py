@@ -11,39 +11,38 @@ import smtplib
 import threading
 from email.message import EmailMessage
 
-from flask import current_app
+from app.services.settings import application, logger, setting
 
 
 def configured() -> bool:
-    return bool(current_app.config.get("MAIL_SERVER"))
+    return bool(setting("MAIL_SERVER"))
 
 
 def send(to: str, subject: str, body: str) -> bool:
-    config = current_app.config
     if not configured():
-        current_app.logger.info("Mail is not configured; “%s” to %s was not sent.", subject, to)
+        logger().info("Mail is not configured; “%s” to %s was not sent.", subject, to)
         return False
     message = EmailMessage()
-    message["From"] = config["MAIL_SENDER"]
+    message["From"] = setting("MAIL_SENDER")
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=10) as smtp:
-            if config.get("MAIL_USE_TLS"):
+        with smtplib.SMTP(setting("MAIL_SERVER"), int(setting("MAIL_PORT")), timeout=10) as smtp:
+            if setting("MAIL_USE_TLS"):
                 smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            if setting("MAIL_USERNAME"):
+                smtp.login(setting("MAIL_USERNAME"), setting("MAIL_PASSWORD") or "")
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        current_app.logger.error("Sending “%s” to %s failed: %s", subject, to, exc)
+        logger().error("Sending “%s” to %s failed: %s", subject, to, exc)
         return False
     return True
 
 
 def send_in_background(to: str, subject: str, body: str) -> threading.Thread:
     """Send on a thread of its own, with this application's configuration."""
-    app = current_app._get_current_object()
+    app = application()
 
     def run() -> None:
         with app.app_context():

@@ -2,7 +2,8 @@
 
 Every view and export asks ``scoped(user, Model, access)`` for a query, or
 ``get_scoped(user, Model, id, access)`` for one row: a row outside the user's reading scope
-is 404 (its existence is not revealed), a readable row outside the asked access is 403.
+is ``NotFound`` (404: its existence is not revealed), a readable row outside the asked access
+is ``NotAllowed`` (403).
 
 Access levels:
 * ``read``   — see it (admin: all; auditor: their countries or all, approved responses only;
@@ -18,10 +19,9 @@ from functools import lru_cache
 from typing import Literal, NoReturn, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Select, bindparam, false, or_, select, true
-from werkzeug.exceptions import Forbidden, NotFound
-
 from app.extensions import db, execute
 from app.models import Country, Cycle, Institution, Response, ResponseStatus, Role, User, cycle_institution
+from app.services.errors import NotAllowed, NotFound
 
 Access = Literal["read", "answer", "review"]
 T = TypeVar("T")
@@ -151,7 +151,8 @@ def _rows(scope: Scope, model: type, access: Access) -> tuple[FromClause, Column
 def get_scoped(user: User | None, model: type[T], ident: int, access: Access = "read", options=()) -> T:
     """The row ``ident`` of ``model`` if ``user`` may access it as ``access``.
 
-    404 when the user may not even read it, 403 when they may read it but not ``access`` it.
+    ``NotFound`` when the user may not even read it, ``NotAllowed`` when they may read it but not
+    ``access`` it.
     ``options`` are loader options kept in a module constant: the statement is cached by them.
     """
     scope = scope_of(user)
@@ -171,8 +172,8 @@ def get_scoped_columns(user: User | None, model: type, ident: int, access: Acces
 
 def _refuse(scope: Scope, model: type, ident: int, access: Access) -> NoReturn:
     if access != "read" and db.session.scalars(_one(scope, model, "read", ()), {"ident": ident}).first() is not None:
-        raise Forbidden()
-    raise NotFound()
+        raise NotAllowed("not_allowed")
+    raise NotFound("not_found")
 
 
 @lru_cache(maxsize=2048)

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db, execute
-from app.i18n import LANGUAGES
+from app.languages import LANGUAGES
 from app.models import Country, Institution, Role, RoleAssignment, User, UserSession
 from app.models.user import Account, password_fingerprint
 from app.models._base import utcnow
 from app.services import audit
+from app.services.settings import setting
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -39,7 +39,7 @@ def find_user(email: str) -> User | None:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return generate_password_hash(password, method=setting("PASSWORD_HASH_METHOD"))
 
 
 def check_password_rules(password: str) -> None:
@@ -60,7 +60,7 @@ def authenticate(email: str, password: str) -> User | None:
     """
     user = find_user(email)
     if user is None or user.password_hash is None:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
+        method = setting("PASSWORD_HASH_METHOD")
         if method not in _dummy_hash:
             _dummy_hash[method] = generate_password_hash("not-a-password", method=method)
         check_password_hash(_dummy_hash[method], password)
@@ -166,12 +166,12 @@ class LinkPurpose(StrEnum):
 
 
 def _serializer(purpose: LinkPurpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"matrica-{purpose}")
+    return URLSafeTimedSerializer(setting("SECRET_KEY"), salt=f"matrica-{purpose}")
 
 
 def _max_age(purpose: LinkPurpose) -> int:
     key = "INVITATION_MAX_AGE" if purpose == LinkPurpose.INVITATION else "PASSWORD_RESET_MAX_AGE"
-    return int(current_app.config[key])
+    return int(setting(key))
 
 
 def make_link_token(user: User, purpose: LinkPurpose) -> str:

@@ -19,7 +19,7 @@ from app.views.admin import admin_required
 from app.views.auth import signed_in
 from app.xlsform.compiled import UnusableDefinition
 from app.xlsform.definition import translation_completeness
-from app.xlsform.messages import describe
+from app.views._definition_messages import describe
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
