@@ -1,14 +1,25 @@
-"""Scoring: a compiled form and a response's state in, indicator values and ratings out.
+"""Scoring: a compiled form and a response's state in, points, indicator values, area and
+section scores, and country aggregates out.
 
-Pure: nothing here imports Flask or SQLAlchemy, so exports and tests use it directly.
+Pure: nothing here imports Flask or SQLAlchemy, so exports, workers and tests use it directly;
+the application reaches it through one entry point, ``app.services.scores``. It reads the state
+through a narrow interface: whether a path is relevant, its answer, the instances of a node,
+and an expression evaluated at a node (``FormState.evaluate_in``).
 
-* points indicators: the sum of their questions' points ÷ the sum of their maxima (questions
-  not relevant, unanswered or "not applicable" count in neither), as a percentage;
+* question points: the chosen choice's ``score`` (``select_multiple``: the sum of the chosen
+  ones'), or the question's ``score`` expression (``.`` is the answer), clamped to 0..max;
+  none for a question that is not relevant, not answered or answered "not applicable" (a
+  choice without a score);
+* points indicators: the sum of their questions' points ÷ the sum of their maxima, as a
+  percentage (questions without points count in neither);
 * ratio indicators: numerator ÷ denominator × factor (no value when the denominator is 0 or
-  blank); aggregated to country level by summing numerators and denominators;
-* band indicators: the value of their expression;
-* each is rated by its thresholds (green, amber, else red) and converted to 2 / 1 / 0 points
-  for the area score, which is points ÷ maximum over the area's rated indicators.
+  blank); band indicators: the value of their expression;
+* each is rated by its thresholds (green, amber, else red: ``DEFAULT_THRESHOLDS`` unless the
+  definition says otherwise), and a rating is worth 2 / 1 / 0 points;
+* an area's score, overall and per section (law & policy, practice): rating points ÷ 2 per
+  rated indicator, rated by the same default thresholds, with how many indicators were rated;
+* a country's indicator: ratio ``sum`` (Σ numerators ÷ Σ denominators, never a mean of
+  percentages), points ``sum`` (Σ earned ÷ Σ maximum), or ``mean`` of the values.
 
 A value that cannot be computed (an expression fails, a number is not finite or beyond
 ``MAX_VALUE``) is no value, with the reason in ``problem``; it is never shown as a figure.
@@ -16,14 +27,17 @@ A value that cannot be computed (an expression fails, a number is not finite or 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.xlsform.compiled import CompiledForm, Indicator
+from app.xlsform.compiled import DEFAULT_THRESHOLDS, CompiledForm, Indicator, Node
 from app.xlsform.expressions import to_number
-from app.xlsform.state import FormState
+from app.xlsform.state import FormState, Index, node_path
+from app.xlsform.values import typed
 
 RATING_POINTS = {"green": 2.0, "amber": 1.0, "red": 0.0}
 MAX_VALUE = 1e9   # beyond this an indicator value (a percentage, a band value) means nothing
+SECTIONS = ("law_policy", "practice")
 
 
 @dataclass(frozen=True)
@@ -43,26 +57,81 @@ class IndicatorResult:
 
 
 @dataclass(frozen=True)
-class AreaResult:
-    code: str
-    points: float
-    maximum: float
-    rating: str | None
+class Score:
+    """Rating points out of a maximum over some rated indicators."""
+    points: float = 0.0
+    maximum: float = 0.0
+    rated: int = 0       # indicators with a rating
+    indicators: int = 0  # indicators in all
 
     @property
     def percent(self) -> float | None:
         return self.points / self.maximum * 100 if self.maximum else None
 
+    @property
+    def rating(self) -> str | None:
+        return rate(self.percent, DEFAULT_THRESHOLDS)
+
+    def add(self, result: IndicatorResult) -> Score:
+        earned = result.rating_points
+        if earned is None:
+            return Score(self.points, self.maximum, self.rated, self.indicators + 1)
+        return Score(self.points + earned, self.maximum + 2.0, self.rated + 1, self.indicators + 1)
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    code: str
+    total: Score
+    sections: dict[str, Score]   # law_policy, practice
+
+    @property
+    def percent(self) -> float | None:
+        return self.total.percent
+
+    @property
+    def rating(self) -> str | None:
+        return self.total.rating
+
 
 def rate(value: float | None, thresholds: dict[str, float]) -> str | None:
     if value is None:
         return None
-    if value >= thresholds.get("green", 75.0):
+    if value >= thresholds.get("green", DEFAULT_THRESHOLDS["green"]):
         return "green"
-    if value >= thresholds.get("amber", 50.0):
+    if value >= thresholds.get("amber", DEFAULT_THRESHOLDS["amber"]):
         return "amber"
     return "red"
 
+
+# -- questions ------------------------------------------------------------------------
+
+def question_points(form: CompiledForm, state: FormState, node: Node, index: Index) -> tuple[float, float] | None:
+    """(points, maximum) of a relevant, answered, scored question; None when it scores nothing
+    (not relevant, not answered, "not applicable", no score, or a score that cannot be computed)."""
+    path = node_path(node, index)
+    if node.max_score is None or not state.is_relevant(path):
+        return None
+    answer = state.answer(path)
+    if answer == "":
+        return None
+    if node.score is not None:
+        value, problem = state.evaluate_in(node.score, node, index, typed(node, answer))
+        number = to_number(value)
+        if problem or math.isnan(number):
+            return None
+        return max(0.0, min(number, node.max_score)), node.max_score
+    scores = {choice.name: choice.score for choice in form.choices.get(node.list_name or "", [])}
+    chosen = [scores.get(item) for item in answer.split()]
+    if node.type == "select_one":
+        return (chosen[0], node.max_score) if chosen and chosen[0] is not None else None
+    numbers = [score for score in chosen if score is not None]
+    if not numbers:
+        return None
+    return max(0.0, min(sum(numbers), node.max_score)), node.max_score
+
+
+# -- indicators -----------------------------------------------------------------------
 
 def _number(state: FormState, expression) -> tuple[float | None, str | None]:
     """An indicator expression's number (None when blank) and why it cannot be computed."""
@@ -89,9 +158,7 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
         denominator, problem_below = _number(state, indicator.denominator)
         if problem or problem_below:
             return IndicatorResult(indicator.code, None, None, problem=problem or problem_below)
-        value = None
-        if numerator is not None and denominator:
-            value = numerator / denominator * indicator.factor
+        value = numerator / denominator * indicator.factor if numerator is not None and denominator else None
         return _checked(indicator.code, value, indicator.thresholds, numerator=numerator, denominator=denominator)
     if indicator.method == "band":
         value, problem = _number(state, indicator.value)
@@ -102,7 +169,7 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
     for name in indicator.questions:
         node = form.by_name[name]
         for index in state.instances(node):
-            scored = state.points(node, index)
+            scored = question_points(form, state, node, index)
             if scored is not None:
                 points += scored[0]
                 maximum += scored[1]
@@ -110,24 +177,55 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
     return _checked(indicator.code, value, indicator.thresholds, points=points, maximum=maximum)
 
 
-def score_response(form: CompiledForm, state: FormState) -> dict[str, IndicatorResult]:
-    return {code: score_indicator(form, state, indicator) for code, indicator in form.indicators.items()}
+def score_response(form: CompiledForm, state: FormState,
+                   codes: Iterable[str] | None = None) -> dict[str, IndicatorResult]:
+    """The indicators ``codes`` (all of the form's by default), in the form's order."""
+    wanted = form.indicators if codes is None else {code: form.indicators[code] for code in codes}
+    return {code: score_indicator(form, state, indicator) for code, indicator in wanted.items()}
 
 
-def score_areas(form: CompiledForm, results: dict[str, IndicatorResult],
-                thresholds: dict[str, float] | None = None) -> dict[str, AreaResult]:
-    """Area score = rating points ÷ maximum over its rated indicators; rated green ≥ 75 %, amber ≥ 50 %."""
+# -- areas and sections ---------------------------------------------------------------
+
+def score_areas(form: CompiledForm, results: dict[str, IndicatorResult]) -> dict[str, AreaResult]:
+    """Each area's score, in all and per section, over the indicators in ``results``."""
     areas: dict[str, AreaResult] = {}
     for area in form.areas:
-        points = maximum = 0.0
-        for indicator in form.indicators.values():
-            if indicator.area != area.code:
+        total, sections = Score(), {section: Score() for section in SECTIONS}
+        for code, indicator in form.indicators.items():
+            if indicator.area != area.code or code not in results:
                 continue
-            earned = results[indicator.code].rating_points
-            if earned is not None:
-                points += earned
-                maximum += 2.0
-        percent = points / maximum * 100 if maximum else None
-        areas[area.code] = AreaResult(area.code, points, maximum,
-                                      rate(percent, thresholds or {"green": 75.0, "amber": 50.0}))
+            total = total.add(results[code])
+            if indicator.section in sections:
+                sections[indicator.section] = sections[indicator.section].add(results[code])
+        areas[area.code] = AreaResult(area.code, total, sections)
     return areas
+
+
+# -- several responses (a country) ----------------------------------------------------
+
+def aggregate_indicator(indicator: Indicator, results: list[IndicatorResult]) -> IndicatorResult:
+    """One indicator over several responses, as its definition says (``aggregate``): ``sum``
+    adds numerators and denominators (ratio) or points and maxima (points) before dividing;
+    ``mean`` averages the values. Responses without a value count in neither."""
+    if indicator.aggregate == "sum" and indicator.method in ("ratio", "points"):
+        ratio = indicator.method == "ratio"
+        parts = [(r.numerator, r.denominator) if ratio else (r.points, r.maximum) for r in results
+                 if r.problem is None]
+        parts = [(top, bottom) for top, bottom in parts if top is not None and bottom is not None]
+        tops = sum(top for top, _bottom in parts)
+        bottoms = sum(bottom for _top, bottom in parts)
+        if not bottoms:
+            return IndicatorResult(indicator.code, None, None)
+        value = tops / bottoms * (indicator.factor if ratio else 100)
+        extra = {"numerator": tops, "denominator": bottoms} if ratio else {"points": tops, "maximum": bottoms}
+        return _checked(indicator.code, value, indicator.thresholds, **extra)
+    values = [r.value for r in results if r.value is not None]
+    if not values:
+        return IndicatorResult(indicator.code, None, None)
+    return _checked(indicator.code, sum(values) / len(values), indicator.thresholds)
+
+
+def aggregate(form: CompiledForm, responses: list[dict[str, IndicatorResult]]) -> dict[str, IndicatorResult]:
+    """Every indicator of the form over several responses (each a ``score_response`` result)."""
+    return {code: aggregate_indicator(indicator, [r[code] for r in responses if code in r])
+            for code, indicator in form.indicators.items()}

@@ -20,10 +20,10 @@ from sqlalchemy.sql.expression import ColumnElement
 from app.extensions import db, execute
 from app.models import Answer, AuditEvent, Cycle, CycleStatus, QuestionnaireVersion, Response, ResponseStatus, User
 from app.models._base import utcnow
-from app.services import audit, questionnaires
+from app.services import audit, questionnaires, scores
 from app.services.scope import Access, get_scoped_columns
 from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition
-from app.xlsform.state import FormState, Index, node_path, parse_path, repeat_chain
+from app.xlsform.state import FormState, Index, Problem, node_path, parse_path, repeat_chain
 from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
 
 EDITABLE = (ResponseStatus.DRAFT, ResponseStatus.RETURNED)
@@ -444,12 +444,27 @@ def remove_instance(actor: User, loaded: Loaded, container: str, number: int) ->
 
 # -- submit ---------------------------------------------------------------------------
 
+def problem(loaded: Loaded, node: Node, index: Index, path: str) -> Problem | None:
+    """What keeps the answer at ``path`` from being submitted: required, constraint, or its
+    evidence missing."""
+    found = loaded.state.problem(node, index, path)
+    if found is None and scores.needs_evidence(loaded.form, loaded.state, node, index, path):
+        found = Problem("evidence_required", node, index, path)
+    return found
+
+
+def problems(loaded: Loaded, under: Node | None = None) -> list[Problem]:
+    """What keeps the response (or the page ``under``) from being submitted, in document order."""
+    found = (problem(loaded, node, index, path) for node, index, path in loaded.state.input_paths(under))
+    return [item for item in found if item is not None]
+
+
 def submit(actor: User, loaded: Loaded):
     """Submit if every relevant question is answered and valid; else the problems, nothing changed."""
     _require_editable(loaded.response)
-    problems = loaded.state.problems()
-    if problems:
-        return problems
+    problems_left = problems(loaded)
+    if problems_left:
+        return problems_left
     for path, value in loaded.state.defaults().items():
         if path not in loaded.answers:
             loaded.answers[path] = _insert_answer(actor, loaded.response.id, path, value)
@@ -474,4 +489,4 @@ def node_at(loaded: Loaded, path: str) -> tuple[Node, Index] | None:
 
 
 __all__ = ["Loaded", "Outcome", "ResponseError", "Submitted", "add_instance", "history", "is_editable", "load",
-           "node_path", "remove_instance", "save_answers", "submit"]
+           "node_path", "problem", "problems", "progress", "remove_instance", "save_answers", "submit"]

@@ -10,7 +10,8 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.scoring import IndicatorResult, score_indicator
+from app.services import scores
+from app.services.scores import IndicatorResult
 from app.services.responses import Loaded, Outcome
 from app.xlsform.compiled import Node
 from app.xlsform.expressions import to_string
@@ -228,12 +229,9 @@ class IndicatorRow:
 
 
 def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[IndicatorRow]:
-    rows = []
-    for code in codes:
-        indicator = loaded.form.indicators[code]
-        rows.append(IndicatorRow(code, _text(loaded, indicator.label, language), indicator.method,
-                                 score_indicator(loaded.form, loaded.state, indicator)))
-    return rows
+    results = scores.indicators(loaded.form, loaded.state, codes)
+    return [IndicatorRow(code, _text(loaded, loaded.form.indicators[code].label, language),
+                         loaded.form.indicators[code].method, result) for code, result in results.items()]
 
 
 def inside(node: Node, outer: Node) -> bool:

@@ -66,7 +66,7 @@ def show(response_id: int):
     pages = _pages(loaded)
     can_answer = _can_answer(response)
     return render("responses/show.html", response=response, loaded=loaded, pages=pages, can_answer=can_answer,
-                  problems=len(loaded.state.problems()))
+                  problems=len(service.problems(loaded)))
 
 
 def _can_answer(response: Response) -> bool:
@@ -250,7 +250,7 @@ def autosave(response_id: int):
     # saved question can have changed, so only that is rendered again.
     fresh = service.Loaded(loaded.response, loaded.form, loaded.answers, evaluated=loaded.after)
     changed = _dependents_on_page(fresh, node, index, page_node, language)
-    saved_problem = fresh.state.problem(node, index, path)
+    saved_problem = service.problem(fresh, node, index, path)
     error = _form.problem_message(fresh, node, saved_problem.code, language) \
         if saved_problem and saved_problem.code == "evidence_required" else None
     view = _form.question(fresh, node, index, language, error=error, outcome=outcome)
@@ -311,7 +311,7 @@ def submit(response_id: int):
     loaded = _load_for(response_id, "answer" if request.method == "POST" else "read")
     can_answer = _can_answer(loaded.response)
     if request.method == "GET":
-        problems = loaded.state.problems()
+        problems = service.problems(loaded)
     else:
         try:
             problems = service.submit(signed_in(), loaded)

@@ -1,5 +1,5 @@
 """The state of one response under its compiled form: repeat instances, typed values,
-calculations, relevance, validation and each question's points. Pure: answers in, state out.
+calculations, relevance and validation. Pure: answers in, state out.
 
 Semantics follow ODK: a question that is not relevant keeps its stored answer but counts as
 blank for expressions, validation, scoring and export; relevance is inherited from groups
@@ -395,6 +395,8 @@ class FormState:
         return found
 
     def problem(self, node: Node, index: Index, path: str) -> Problem | None:
+        """``required`` or ``constraint`` when the question at ``path`` keeps the response from
+        being submitted (the evidence rule, which depends on scores, is the services')."""
         if not self._relevance(node, index, path):
             return None
         value = self.answer(path)
@@ -402,10 +404,6 @@ class FormState:
             return Problem("required", node, index, path) if self.required(node, index) else None
         if node.constraint is not None and not self._true(node.constraint, node, index, True, typed(node, value)):
             return Problem("constraint", node, index, path)
-        if node.evidence == "required-when-positive" and not (self.evidence.get(path) or "").strip():
-            points = self.points(node, index)
-            if points is not None and points[0] > 0:
-                return Problem("evidence_required", node, index, path)
         return None
 
     def check_value(self, node: Node, index: Index, value: str) -> str | None:
@@ -413,30 +411,6 @@ class FormState:
         if value == "" or node.constraint is None:
             return None
         return None if self._true(node.constraint, node, index, True, typed(node, value)) else "constraint"
-
-    # -- points -----------------------------------------------------------------------
-    def points(self, node: Node, index: Index) -> tuple[float, float] | None:
-        """(points, maximum) of a relevant, answered, scored question; None when not scored
-        (not relevant, unanswered, "not applicable", or no score)."""
-        path = node_path(node, index)
-        if not self._relevance(node, index, path):
-            return None
-        value = self.answer(path)
-        if value == "" or node.max_score is None:
-            return None
-        if node.score is not None:
-            number = to_number(self._eval(node.score, node, index, typed(node, value)))
-            if number != number:
-                return None
-            return max(0.0, min(number, node.max_score)), node.max_score
-        scores = {c.name: c.score for c in self.form.choices.get(node.list_name or "", [])}
-        chosen = [scores.get(item) for item in value.split()]
-        if node.type == "select_one":
-            return (chosen[0], node.max_score) if chosen and chosen[0] is not None else None
-        numbers = [s for s in chosen if s is not None]
-        if not numbers:
-            return None
-        return max(0.0, min(sum(numbers), node.max_score)), node.max_score
 
     # -- progress ---------------------------------------------------------------------
     def progress(self, under: Node | None = None) -> tuple[int, int]:
@@ -479,9 +453,10 @@ class FormState:
             return "" if shown == "NaN" else shown
         return REFERENCE.sub(value, text)
 
-    def evaluate_in(self, expression: Expression, node: Node | None = None, index: Index = ()) -> tuple[Any, str | None]:
-        """An expression evaluated at the form level (indicator numerators…) or at a node: its
-        value, and why it could not be computed (None when it could)."""
+    def evaluate_in(self, expression: Expression, node: Node | None = None, index: Index = (),
+                    current: Any = "") -> tuple[Any, str | None]:
+        """An expression evaluated at the form level (indicator numerators…) or at a node, with
+        ``current`` as ``.``: its value, and why it could not be computed (None when it could)."""
         key = f"={expression.text}"
-        value = self._eval(expression, node or self.form.root, index, path=key)
+        value = self._eval(expression, node or self.form.root, index, current, path=key)
         return value, self.failures.pop(key, None)

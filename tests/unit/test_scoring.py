@@ -1,0 +1,185 @@
+"""Scoring against values computed by hand: question points, the three indicator methods at
+their rating boundaries, thresholds a questionnaire sets, areas per section, and a country's
+aggregate (never a mean of percentages where the definition says sum)."""
+from functools import cache
+
+import pytest
+
+from app.scoring import (DEFAULT_THRESHOLDS, IndicatorResult, aggregate, question_points, rate, score_areas,
+                         score_response)
+from app.services import questionnaires
+from app.xlsform.compiled import CompiledForm
+from app.xlsform.source import to_xlsx
+from app.xlsform.state import FormState
+from tests.xlsform_builders import SHIPPED, workbook
+
+YPN = [["list_name", "name", "label", "score"], ["ypn", "yes", "Yes", "2"], ["ypn", "partially", "Partially", "1"],
+       ["ypn", "no", "No", "0"], ["ypn", "na", "Not applicable", ""],
+       ["agency", "police", "Police", "1"], ["agency", "court", "Court", "2"], ["agency", "none", "None", ""],
+       ["agency", "ngo", "NGO", "-1"]]
+
+
+@cache
+def _form() -> CompiledForm:
+    survey = [["type", "name", "label", "indicator", "score", "max_score", "relevant", "evidence"],
+              ["select_one ypn", "q1", "Q1", "P1", "", "", "", "required-when-positive"],
+              ["select_one ypn", "q2", "Q2", "P1", "", "", "${q1} != 'no'", ""],
+              ["select_one ypn", "q3", "Q3", "P2", "", "", "", ""],
+              ["select_multiple agency", "who", "Who", "P3", "", "", "", ""],
+              ["integer", "count", "Count", "P4", ". * 10", "5", "", ""],
+              ["integer", "num", "Numerator", "", "", "", "", ""],
+              ["integer", "den", "Denominator", "", "", "", "", ""],
+              ["decimal", "band", "Band", "", "", "", "", ""]]
+    indicators = [["code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
+                   "thresholds", "aggregate"],
+                  ["P1", "a", "law_policy", "P1", "points", "", "", "", "", "", ""],
+                  ["P2", "a", "practice", "P2", "points", "", "", "", "", "green>=90; amber>=60", ""],
+                  ["P3", "b", "practice", "P3", "points", "", "", "", "", "", "sum"],
+                  ["P4", "b", "law_policy", "P4", "points", "", "", "", "", "", ""],
+                  ["R1", "a", "practice", "R1", "ratio", "${num}", "${den}", "", "", "", ""],
+                  ["B1", "b", "practice", "B1", "band", "", "", "", "${band}", "", "mean"]]
+    data = workbook(survey, choices=YPN, extra={"indicators": indicators,
+                                                "areas": [["code", "label"], ["a", "Area A"], ["b", "Area B"]]})
+    definition, issues = questionnaires.check(data)
+    assert not [i for i in issues if not i.warning], [(i.code, i.where()) for i in issues]
+    return CompiledForm(definition)
+
+
+def _scores(answers, codes=None):
+    form = _form()
+    return score_response(form, FormState(form, answers), codes)
+
+
+# -- question points -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,answer,expected", [
+    ("q1", "yes", (2.0, 2.0)), ("q1", "partially", (1.0, 2.0)), ("q1", "no", (0.0, 2.0)), ("q1", "na", None),
+    ("q1", "", None), ("who", "police court", (3.0, 3.0)), ("who", "police ngo", (0.0, 3.0)),
+    ("who", "none", None), ("who", "court", (2.0, 3.0)), ("count", "0", (0.0, 5.0)), ("count", "1", (5.0, 5.0)),
+    ("count", "-3", (0.0, 5.0)),
+])
+def test_question_points(name, answer, expected):
+    form = _form()
+    state = FormState(form, {name: answer} if answer else {})
+    assert question_points(form, state, form.by_name[name], ()) == expected
+
+
+def test_a_question_switched_off_scores_nothing():
+    form = _form()
+    state = FormState(form, {"q1": "no", "q2": "yes"})
+    assert question_points(form, state, form.by_name["q2"], ()) is None
+
+
+# -- indicators at the boundaries -----------------------------------------------------------------
+
+@pytest.mark.parametrize("answers,value,rating", [
+    ({"q1": "yes", "q2": "partially"}, 75.0, "green"),       # 3 of 4: exactly the green threshold
+    ({"q1": "partially", "q2": "partially"}, 50.0, "amber"),  # 2 of 4: exactly amber
+    ({"q1": "partially", "q2": "no"}, 25.0, "red"),
+    ({"q1": "yes", "q2": "na"}, 100.0, "green"),              # not applicable in neither points nor maximum
+    ({"q1": "na", "q2": "na"}, None, None),
+    ({"q1": "no", "q2": "yes"}, 0.0, "red"),                  # q2 is switched off: 0 of 2
+    ({}, None, None),
+])
+def test_points_indicator(answers, value, rating):
+    result = _scores(answers, ["P1"])["P1"]
+    assert (result.value, result.rating) == (value, rating)
+
+
+@pytest.mark.parametrize("answer,rating", [("yes", "green"), ("partially", "red")])
+def test_thresholds_the_questionnaire_sets(answer, rating):
+    """P2 says green>=90, amber>=60: 50 % is red there, though amber by default."""
+    assert _scores({"q3": answer}, ["P2"])["P2"].rating == rating
+    assert rate(50.0, DEFAULT_THRESHOLDS) == "amber"
+
+
+@pytest.mark.parametrize("num,den,value,rating", [
+    ("3", "4", 75.0, "green"), ("1", "2", 50.0, "amber"), ("49", "100", 49.0, "red"), ("0", "5", 0.0, "red"),
+    ("3", "0", None, None), ("", "4", None, None), ("3", "", None, None), ("8", "4", 200.0, "green"),
+])
+def test_ratio_indicator(num, den, value, rating):
+    answers = {k: v for k, v in (("num", num), ("den", den)) if v}
+    result = _scores(answers, ["R1"])["R1"]
+    assert (result.value, result.rating) == (value, rating)
+    assert result.numerator == (float(num) if num else None)
+
+
+@pytest.mark.parametrize("band,rating", [("75", "green"), ("74.999", "amber"), ("50", "amber"), ("49.9", "red")])
+def test_band_indicator(band, rating):
+    result = _scores({"band": band}, ["B1"])["B1"]
+    assert result.value == float(band) and result.rating == rating
+
+
+def test_rating_points():
+    assert [IndicatorResult("x", 1, r).rating_points for r in ("green", "amber", "red", None)] == [2.0, 1.0, 0.0, None]
+
+
+# -- areas and sections ----------------------------------------------------------------------
+
+def test_areas_per_section_by_hand():
+    form = _form()
+    results = score_response(form, FormState(form, {"q1": "yes", "q2": "yes", "q3": "partially", "num": "1",
+                                                    "den": "2", "who": "police", "count": "0"}))
+    areas = score_areas(form, results)
+    # Area a: P1 green (2), P2 red at 50 % with its own thresholds (0), R1 amber (1): 3 of 6.
+    a = areas["a"]
+    assert (a.total.points, a.total.maximum, a.total.rated, a.total.indicators) == (3.0, 6.0, 3, 3)
+    assert a.percent == 50.0 and a.rating == "amber"
+    assert (a.sections["law_policy"].points, a.sections["law_policy"].maximum) == (2.0, 2.0)
+    assert (a.sections["practice"].points, a.sections["practice"].maximum) == (1.0, 4.0)
+    assert a.sections["practice"].rating == "red"   # 25 %
+    # Area b: P3 police 1 of 3 = 33 % red (0), P4 0 of 5 red (0), B1 no value: 0 of 4, 2 of 3 rated.
+    b = areas["b"]
+    assert (b.total.points, b.total.maximum, b.total.rated, b.total.indicators) == (0.0, 4.0, 2, 3)
+    assert b.rating == "red"
+
+
+def test_an_area_with_nothing_rated_has_no_score():
+    form = _form()
+    area = score_areas(form, score_response(form, FormState(form, {})))["a"]
+    assert area.percent is None and area.rating is None and area.total.rated == 0
+
+
+# -- a country ------------------------------------------------------------------------------
+
+def test_a_countrys_ratio_sums_numerators_and_denominators():
+    form = _form()
+    responses = [score_response(form, FormState(form, answers))
+                 for answers in ({"num": "10", "den": "10"}, {"num": "0", "den": "30"}, {"num": "5", "den": "0"})]
+    country = aggregate(form, responses)
+    # 15 of 40 = 37.5 %, not the mean of 100 % and 0 % (50 %); a denominator of 0 adds its numerator.
+    assert country["R1"].value == pytest.approx(37.5) and country["R1"].rating == "red"
+    assert (country["R1"].numerator, country["R1"].denominator) == (15.0, 40.0)
+
+
+def test_a_countrys_points_sum_and_means_average():
+    form = _form()
+    responses = [score_response(form, FormState(form, answers)) for answers in (
+        {"who": "police court", "band": "80", "q1": "yes", "q2": "yes"},
+        {"who": "police", "band": "40", "q1": "no"},
+        {"who": "none"})]
+    country = aggregate(form, responses)
+    assert country["P3"].value == pytest.approx(4 / 6 * 100)   # (3 + 1) of (3 + 3); "none" scores nothing
+    assert country["B1"].value == 60.0                          # mean of 80 and 40
+    assert country["P1"].value == 50.0                          # mean of 100 % and 0 %
+    assert aggregate(form, [])["R1"].value is None
+
+
+# -- the BAN questionnaire ------------------------------------------------------------------------
+
+@cache
+def _ban() -> CompiledForm:
+    definition, _issues = questionnaires.check(to_xlsx(SHIPPED / "ban_monitoring"))
+    return CompiledForm(definition)
+
+
+def test_ban_indicators_by_hand():
+    form = _ban()
+    answers = {"ip_definition": "yes", "ip_all_forms": "partially", "ip_non_punishment": "na",
+               "id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6", "id_boys": "4",
+               "if_budget_planned": "200000", "if_budget_spent": "90000"}
+    results = score_response(form, FormState(form, answers), ["IP1", "IP2", "ID4", "IF5"])
+    assert (results["IP1"].value, results["IP1"].rating) == (75.0, "green")   # 3 of 4
+    assert results["IP2"].value is None                                       # not applicable
+    assert (results["ID4"].value, results["ID4"].rating) == (75.0, "amber")  # 12+8+6+4 of 40; green from 80
+    assert (results["IF5"].value, results["IF5"].rating) == (45.0, "red")    # 90,000 of 200,000
