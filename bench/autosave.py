@@ -129,11 +129,11 @@ def fill_bench_responses() -> None:
                 if value is not None:
                     submitted[node.name] = service.Submitted(value, None, 0)
         for _attempt in range(5):  # drop what a constraint refuses, save the rest
-            outcomes = service.save_answers(official, loaded, submitted)
-            if not service.rejected(outcomes):
+            saved = service.save_answers(official, loaded, submitted)
+            if not saved.rejected:
                 break
             db.session.rollback()
-            submitted = {p: s for p, s in submitted.items() if outcomes[p].status not in ("invalid", "conflict")}
+            submitted = {p: s for p, s in submitted.items() if saved.outcomes[p].status not in ("invalid", "conflict")}
             loaded = service.load(response)
         db.session.commit()
 

@@ -1,13 +1,12 @@
-"""Writing audit events. Every state change calls ``record`` (or ``update_recorded``, for an UPDATE
-of one row) inside the same transaction."""
+"""Writing audit events. Every state change calls ``record`` inside the same transaction."""
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, literal_column, select
+from sqlalchemy import insert
 
-from app.extensions import db, execute
+from app.extensions import execute
 from app.models import AuditEvent, User
 from app.models._base import utcnow
 
@@ -24,12 +23,19 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """What an event is about, when no ORM object of it is at hand: its table and id."""
+    table: str
+    id: int | str
+
+
 def _event(actor: User | None, action: str, entity: Any, field: str | None, old: Any, new: Any) -> dict:
     return {
         "at": utcnow(),
         "actor_id": actor.id if actor is not None else None,
         "action": action,
-        "entity_type": entity.__table__.name,
+        "entity_type": entity.table if isinstance(entity, Ref) else entity.__table__.name,
         "entity_id": str(entity.id),
         "field": field,
         "old": _text(old),
@@ -41,39 +47,6 @@ def record(actor: User | None, action: str, entity: Any, field: str | None = Non
            old: Any = None, new: Any = None) -> None:
     """Append one event in the current transaction (written at once; rolled back with it)."""
     execute(_INSERT, _event(actor, action, entity, field, old, new))
-
-
-def update_recorded(statement: Update, params: dict, actor: User, action: str, entity: Any, field: str | None,
-                    old: Any, new: Any) -> bool:
-    """Run ``statement``, an UPDATE of at most one row, and record the event if it changed a
-    row; whether it did. The statement's own parameters must not be named as the event's
-    columns, except ``actor_id`` (the same actor). On PostgreSQL both are one statement (a
-    data-modifying CTE: one round trip, as autosave does this on every answer)."""
-    connection = db.session.connection()
-    event = _event(actor, action, entity, field, old, new)
-    if connection.dialect.name == "postgresql":
-        return connection.execute(_update_then_insert(statement), params | event).rowcount == 1
-    if connection.execute(statement, params).rowcount != 1:
-        return False
-    connection.execute(_INSERT, event)
-    return True
-
-
-_EVENT_COLUMNS = ("at", "actor_id", "action", "entity_type", "entity_id", "field", "old", "new")
-
-
-@lru_cache(maxsize=None)
-def _update_then_insert(statement: Update):
-    """``WITH changed AS (UPDATE … RETURNING 1) INSERT INTO audit_event … SELECT … FROM changed``:
-    the event is inserted for the row the update changed, and for none if it changed none."""
-    clashes = (set(statement.compile().params) & set(_EVENT_COLUMNS)) - {"actor_id"}
-    if clashes:
-        raise ValueError(f"the update's parameters {sorted(clashes)} are named as the event's columns")
-    changed = statement.returning(literal_column("1")).cte("changed")
-    table = AuditEvent.__table__
-    values = select(*(bindparam(name, type_=table.c[name].type) for name in _EVENT_COLUMNS)).select_from(changed)
-    return (insert(table).from_select(_EVENT_COLUMNS, values, include_defaults=False)
-            .execution_options(preserve_rowcount=True))   # an INSERT's rowcount is not kept otherwise
 
 
 def record_changes(actor: User | None, action: str, entity: Any, changes: dict[str, tuple[Any, Any]]) -> None:

@@ -1,8 +1,9 @@
 """Questionnaire definitions: check, import (a new draft version), publish, export, compile."""
 from __future__ import annotations
 
-from collections import OrderedDict
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from threading import Lock
 
@@ -118,13 +119,23 @@ _COMPILED_MAX = 16
 
 
 def compiled(version: QuestionnaireVersion) -> CompiledForm:
-    key = (version.id, version.questionnaire_id, version.number, version.created_at)
+    return _cached((version.id, version.questionnaire_id, version.number, version.created_at),
+                   lambda: version.definition)
+
+
+def compiled_key(key, definition_of: Callable[[int], dict]) -> CompiledForm:
+    """The compiled form of the version ``key`` names (its id, questionnaire, number and upload
+    time); ``definition_of(id)`` reads its definition only when the form is not cached yet."""
+    return _cached((key.id, key.questionnaire_id, key.number, key.created_at), lambda: definition_of(key.id))
+
+
+def _cached(key: tuple, definition: Callable[[], dict]) -> CompiledForm:
     with _compiled_lock:
         form = _compiled.get(key)
         if form is not None:
             _compiled.move_to_end(key)
             return form
-    form = CompiledForm(version.definition)
+    form = CompiledForm(definition())
     with _compiled_lock:
         _compiled[key] = form
         while len(_compiled) > _COMPILED_MAX:

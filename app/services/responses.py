@@ -1,6 +1,6 @@
 """Filling a response: autosave one answer, save a whole page, repeats, submit, history.
 
-Each answer is its own row with its own version (see app/models/response.py), so two people
+Each answer is its own row with its own version (kept by ``answer_store``), so two people
 editing different questions of one response both succeed; an edit based on an older version
 of the same answer is refused as a conflict that carries both values. Nothing is stored
 partially: a refused value, a constraint failure or a conflict changes no row and writes no
@@ -9,20 +9,18 @@ audit event; the caller commits once on success and rolls back otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import ClassVar
+from datetime import date
 
-from sqlalchemy import JSON, bindparam, delete, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
 
-from app.extensions import db, execute
-from app.models import Answer, AuditEvent, Cycle, CycleStatus, QuestionnaireVersion, Response, ResponseStatus, User
+from app.extensions import db
+from app.models import AuditEvent, CycleStatus, Response, ResponseStatus, User
 from app.models._base import utcnow
-from app.services import audit, questionnaires, scores
-from app.services.scope import Access, get_scoped_columns
-from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition
+from app.services import answer_store, audit, questionnaires, scores
+from app.services.answer_store import Head, Stored
+from app.services.scope import Access
+from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition, inside
 from app.xlsform.state import FormState, Index, Problem, node_path, parse_path, repeat_chain
 from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
 
@@ -35,102 +33,16 @@ class ResponseError(ValueError):
         self.code = code
 
 
-@dataclass(slots=True)
-class Stored:
-    """One stored answer as the form needs it (read without the ORM: a response has a hundred)."""
-    id: int
-    value: str
-    evidence: str
-    version: int
-    updated_by_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VersionKey:
-    """A questionnaire version as far as finding its compiled form needs (``questionnaires.compiled``)."""
-    id: int
-    questionnaire_id: int
-    number: int
-    created_at: datetime
-
-    @property
-    def definition(self) -> dict:  # read only when the form is not compiled yet
-        return db.session.execute(_DEFINITION, {"version_id": self.id}).scalar_one()
-
-
-@dataclass(frozen=True, slots=True)
-class CycleHead:
-    status: CycleStatus
-    questionnaire_version: VersionKey | None
-
-
-class _AnswersArray(ColumnElement):
-    """A response's answers as one JSON array of ``[path, id, value, evidence, version,
-    updated_by_id]`` (NULL or empty when it has none): read with the response's head in the
-    same query, one value rather than a hundred rows."""
-    type = JSON()
-    inherit_cache = True
-    _traverse_internals = []   # no state: every instance is the same SQL (and cache key)
-
-
-def _aggregated(array, row):
-    return select(array(row(*_COLUMNS))).where(_TABLE.c.response_id == _RESPONSES.c.id).scalar_subquery()
-
-
-@compiles(_AnswersArray, "postgresql")
-def _answers_array_postgresql(element, compiler, **kw):
-    return compiler.process(_aggregated(func.json_agg, func.json_build_array), **kw)
-
-
-@compiles(_AnswersArray)
-def _answers_array(element, compiler, **kw):   # SQLite's JSON functions
-    return compiler.process(_aggregated(func.json_group_array, func.json_array), **kw)
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseHead:
-    """A response as saving one answer needs it: its id and status, its cycle's status and
-    questionnaire version, and its answers, read in one query without ORM objects (autosave is
-    the hottest path).
-    Shaped like ``Response`` for what it holds."""
-    __table__: ClassVar = Response.__table__   # for audit events
-    id: int
-    status: ResponseStatus
-    cycle: CycleHead
-    answers: list = field(default_factory=list, compare=False, repr=False)   # as read (_AnswersArray), for load()
-
-
-_DEFINITION = select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == bindparam("version_id"))
-_CYCLES, _RESPONSES, _VERSIONS = Cycle.__table__, Response.__table__, QuestionnaireVersion.__table__
-
-
-def _head_columns(statement):
-    """The scoped Core statement of a response, shaped into its head (through the tables: no
-    ORM work per execution)."""
-    return (statement.with_only_columns(_RESPONSES.c.id, _RESPONSES.c.status, _CYCLES.c.status, _VERSIONS.c.id,
-                                        _VERSIONS.c.questionnaire_id, _VERSIONS.c.number, _VERSIONS.c.created_at,
-                                        _AnswersArray())
-            .join(_CYCLES, _CYCLES.c.id == _RESPONSES.c.cycle_id)
-            .outerjoin(_VERSIONS, _VERSIONS.c.id == _CYCLES.c.questionnaire_version_id))
-
-
-def head(user, response_id: int, access: Access) -> ResponseHead:
-    """The response ``response_id`` as a ``ResponseHead``, if ``user`` may access it (404/403
-    otherwise, as ``get_scoped``)."""
-    (id_, status, cycle_status, version_id, questionnaire_id, number,
-     created_at, answers) = get_scoped_columns(user, Response, response_id, access, _head_columns)
-    version = VersionKey(version_id, questionnaire_id, number, created_at) if version_id is not None else None
-    return ResponseHead(id_, ResponseStatus(status), CycleHead(CycleStatus(cycle_status), version), answers or [])
-
-
 @dataclass
 class Loaded:
     """A response with its compiled form and answers; its state is evaluated when first asked for."""
-    response: Response | ResponseHead
+    id: int
+    status: ResponseStatus
+    cycle_status: CycleStatus
     form: CompiledForm
     answers: dict[str, Stored]
+    response: Response | None = None   # the row, when loaded from one (a page shows it)
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
-    after: FormState | None = None   # after a successful save: the state the saved answers make
     today: date | None = None
     whole: bool = False   # evaluate the whole state at once (what shows a page reads all of it)
     evaluated: FormState | None = field(default=None, repr=False)
@@ -147,8 +59,12 @@ class Loaded:
                          {p: a.evidence for p, a in self.answers.items()} | evidence, today=self.today, whole=whole)
 
     @property
+    def ref(self) -> audit.Ref:
+        return audit.Ref("response", self.id)
+
+    @property
     def editable(self) -> bool:
-        return self.writable and is_editable(self.response)
+        return self.writable and is_editable(self.status, self.cycle_status)
 
 
 @dataclass
@@ -173,47 +89,61 @@ class Submitted:
     raw: str | list[str] | None
     evidence: str | None = None
     version: int | None = None
-    outcomes: list[Outcome] = field(default_factory=list)
 
 
-def is_editable(response: Response) -> bool:
-    return response.status in EDITABLE and response.cycle.status == CycleStatus.OPEN
+@dataclass
+class Saved:
+    """What saving answers did: an outcome per path, and after a successful save the state the
+    saved answers make (``None`` when anything was refused: then nothing was stored)."""
+    outcomes: dict[str, Outcome]
+    state: FormState | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return any(o.status in ("invalid", "conflict") for o in self.outcomes.values())
 
 
-def form_of(response: Response) -> CompiledForm:
-    version = response.cycle.questionnaire_version
-    if version is None:
-        raise ResponseError("no_questionnaire")
+@dataclass(frozen=True)
+class PageChanges:
+    """What one saved answer changed on its page, to be drawn again: the page's other nodes
+    that depend on it (outermost only), the page's indicators it feeds, and the pages whose
+    progress can change (``None`` when no count can)."""
+    nodes: list[tuple[Node, Index]]
+    indicators: list[str]
+    sections: list[int] | None
+
+
+def is_editable(status: ResponseStatus, cycle_status: CycleStatus) -> bool:
+    return status in EDITABLE and cycle_status == CycleStatus.OPEN
+
+
+def _compiled(find) -> CompiledForm:
     try:
-        return questionnaires.compiled(version)
+        return find()
     except UnusableDefinition:
         raise ResponseError("questionnaire_unusable") from None
 
 
-# The statements of the autosave path, each built once (SQLAlchemy computes a statement's
-# cache key on every execution of a new statement object, and that costs more than the query).
-_TABLE = Answer.__table__
-_COLUMNS = (_TABLE.c.path, _TABLE.c.id, _TABLE.c.value, _TABLE.c.evidence, _TABLE.c.version, _TABLE.c.updated_by_id)
-_ANSWERS = select(*_COLUMNS).where(_TABLE.c.response_id == bindparam("response_id"))
-_ANSWER = _ANSWERS.where(_TABLE.c.path == bindparam("path"))
-_INSERT_ANSWER = insert(_TABLE)
-_UPDATE_ANSWER = (update(_TABLE)
-                  .where(_TABLE.c.id == bindparam("answer_id"), _TABLE.c.version == bindparam("base"))
-                  .values(value=bindparam("new_value"), version=_TABLE.c.version + 1,
-                          updated_at=bindparam("now"), updated_by_id=bindparam("actor_id")))
-_UPDATE_ANSWER_AND_EVIDENCE = _UPDATE_ANSWER.values(evidence=bindparam("new_evidence"))
-
-
-def load(response: Response | ResponseHead, today: date | None = None, whole: bool = True) -> Loaded:
+def load(response: Response, today: date | None = None, whole: bool = True) -> Loaded:
     """The response with its form and answers. ``whole``: its state is evaluated whole when
     first read (to show a page, check for submission, count progress); otherwise only what is
-    read of it (to save an answer)."""
-    form = form_of(response)
-    if isinstance(response, ResponseHead):   # read with the head
-        rows = response.answers
-    else:
-        rows = execute(_ANSWERS, {"response_id": response.id})
-    return Loaded(response, form, _by_path(rows), today=today, whole=whole)
+    read of it."""
+    version = response.cycle.questionnaire_version
+    if version is None:
+        raise ResponseError("no_questionnaire")
+    form = _compiled(lambda: questionnaires.compiled(version))
+    return Loaded(response.id, response.status, response.cycle.status, form, answer_store.answers(response.id),
+                  response=response, today=today, whole=whole)
+
+
+def load_for_saving(user, response_id: int, access: Access) -> Loaded:
+    """The response ``response_id`` as saving an answer needs it (one query, scoped: NotFound
+    or NotAllowed as ``get_scoped``); its state is evaluated only as far as it is read."""
+    head: Head = answer_store.head(user, response_id, access)
+    if head.version is None:
+        raise ResponseError("no_questionnaire")
+    form = _compiled(lambda: questionnaires.compiled_key(head.version, answer_store.definition))
+    return Loaded(head.id, head.status, head.cycle_status, form, head.answers, whole=False)
 
 
 def progress(response: Response) -> tuple[int, int] | None:
@@ -224,39 +154,28 @@ def progress(response: Response) -> tuple[int, int] | None:
         return None
 
 
-def _by_path(rows) -> dict[str, Stored]:
-    return {path: Stored(id_, value or "", evidence or "", version, by) for path, id_, value, evidence, version, by in rows}
-
-
-def _read_answer(response_id: int, path: str) -> Stored | None:
-    return _by_path(db.session.execute(_ANSWER, {"response_id": response_id, "path": path}).all()).get(path)
-
-
-def _insert_answer(actor: User, response_id: int, path: str, value: str, evidence: str = "") -> Stored:
-    """Insert a first answer (its version is 1); the caller handles a concurrent insert."""
-    new_id = db.session.execute(_INSERT_ANSWER, {
-        "response_id": response_id, "path": path, "value": value, "evidence": evidence or None, "version": 1,
-        "updated_at": utcnow(), "updated_by_id": actor.id}).inserted_primary_key[0]
-    return Stored(new_id, value, evidence, 1, actor.id)
-
-
-def _require_editable(response: Response) -> None:
-    if response.status == ResponseStatus.APPROVED:
+def _require_editable(loaded: Loaded) -> None:
+    if loaded.status == ResponseStatus.APPROVED:
         raise ResponseError("approved_locked")
-    if response.status == ResponseStatus.SUBMITTED:
+    if loaded.status == ResponseStatus.SUBMITTED:
         raise ResponseError("submitted_read_only")
-    if response.cycle.status != CycleStatus.OPEN:
+    if loaded.cycle_status != CycleStatus.OPEN:
         raise ResponseError("cycle_not_open")
 
 
-def _target(loaded: Loaded, path: str) -> tuple[Node, Index]:
+def target(loaded: Loaded, path: str, page: int | None = None) -> tuple[Node, Index]:
+    """The question an answer's ``path`` names, checked once: it exists (its repeat entry too),
+    is answered by the respondent, and is on ``page`` when one is given."""
     parsed = parse_path(loaded.form, path)
-    if parsed is None:
+    if parsed is None or node_path(*parsed) != path:
         raise ResponseError("unknown_question")
     node, index = parsed
-    if node.kind != "question" or not node.is_input or (node.read_only is True):
+    if node.kind != "question" or not node.is_input or node.read_only is True:
         raise ResponseError("not_answerable")
     if node.chain and index not in loaded.state.instances(node):  # outside repeats: always there
+        raise ResponseError("unknown_question")
+    if page is not None and not (1 <= page <= len(loaded.form.pages)
+                                 and loaded.form.on_page(node, loaded.form.pages[page - 1])):
         raise ResponseError("unknown_question")
     return node, index
 
@@ -270,15 +189,13 @@ def _clean_evidence(text: str | None) -> str | None:
     return text
 
 
-def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, Outcome]:
-    """Parse and validate every submitted answer against the state they would make together.
-
-    Returns an outcome per path: ``invalid`` ones (type, length, constraint) or ``pending`` with
-    the canonical value. Nothing is written.
-    """
+def _check(loaded: Loaded, submitted: dict[str, Submitted]) -> tuple[dict[str, Outcome], FormState | None]:
+    """Parse and validate every submitted answer against the state they would make together:
+    an outcome per path, ``invalid`` (type, length, constraint) or ``pending`` with the
+    canonical value, and that state. Nothing is written."""
     outcomes: dict[str, Outcome] = {}
     parsed: dict[str, str] = {}
-    targets = {path: _target(loaded, path) for path in submitted}
+    targets = {path: target(loaded, path) for path in submitted}
     for path, item in submitted.items():
         node, _index = targets[path]
         try:
@@ -290,45 +207,30 @@ def check_answers(loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, 
             continue
         parsed[path] = value
         outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence)
-    if parsed:
-        trial = loaded.state_with(parsed, {p: o.evidence for p, o in outcomes.items()
-                                           if o.status == "pending" and o.evidence is not None})
-        loaded.after = trial
-        for path, value in parsed.items():
-            node, index = targets[path]
-            if trial.is_relevant(path) and trial.check_value(node, index, value):
-                outcomes[path].status, outcomes[path].code = "invalid", "constraint"
-    return outcomes
+    if not parsed:
+        return outcomes, None
+    trial = loaded.state_with(parsed, {p: o.evidence for p, o in outcomes.items()
+                                       if o.status == "pending" and o.evidence is not None})
+    for path, value in parsed.items():
+        node, index = targets[path]
+        if trial.is_relevant(path) and trial.check_value(node, index, value):
+            outcomes[path].status, outcomes[path].code = "invalid", "constraint"
+    return outcomes, trial
 
 
 def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | None) -> Outcome:
-    """Store one checked answer with its optimistic version check."""
-    response, path = loaded.response, outcome.path
+    """Store one checked answer with its optimistic version check, and its audit events."""
+    path = outcome.path
     existing = loaded.answers.get(path)
     outcome.previous = existing.value if existing is not None else ""
-    now = utcnow()
     if existing is not None:
-        same = existing.value == outcome.value and (outcome.evidence is None or existing.evidence == outcome.evidence)
-        if same:
+        old_value, old_evidence = existing.value, existing.evidence
+        if old_value == outcome.value and (outcome.evidence is None or old_evidence == outcome.evidence):
             outcome.status, outcome.version = "unchanged", existing.version
             return outcome
-        if base_version != existing.version:
-            return _conflict(outcome, existing)
-        old_value, old_evidence = existing.value, existing.evidence
-        params = {"answer_id": existing.id, "base": base_version, "new_value": outcome.value, "now": now,
-                  "actor_id": actor.id}
-        statement = _UPDATE_ANSWER
-        if outcome.evidence is not None:
-            statement, params["new_evidence"] = _UPDATE_ANSWER_AND_EVIDENCE, outcome.evidence
-        if old_value != outcome.value:   # the update and its event, one statement where the database allows
-            updated = audit.update_recorded(statement, params, actor, *_value_event(response, path, old_value, outcome))
-        else:
-            updated = execute(statement, params).rowcount == 1
-        if not updated:
-            return _conflict(outcome, _read_answer(response.id, path))
-        existing.value, existing.version, existing.updated_by_id = outcome.value, base_version + 1, actor.id
-        if outcome.evidence is not None:
-            existing.evidence = outcome.evidence
+        if base_version != existing.version or not answer_store.update_answer(
+                actor.id, existing, base_version, outcome.value, outcome.evidence):
+            return _conflict(outcome, answer_store.answer(loaded.id, path))
         outcome.version = existing.version
     else:
         if base_version not in (None, 0):
@@ -338,22 +240,19 @@ def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | No
             return outcome
         try:
             with db.session.begin_nested():
-                loaded.answers[path] = _insert_answer(actor, response.id, path, outcome.value, outcome.evidence or "")
+                loaded.answers[path] = answer_store.insert_answer(actor.id, loaded.id, path, outcome.value,
+                                                                  outcome.evidence or "")
         except IntegrityError:
-            return _conflict(outcome, _read_answer(response.id, path))
+            return _conflict(outcome, answer_store.answer(loaded.id, path))
         old_value = old_evidence = ""
         outcome.version = 1
-        if outcome.value:
-            audit.record(actor, *_value_event(response, path, old_value, outcome))
+    if old_value != outcome.value:
+        audit.record(actor, "answer.save", loaded.ref, path, old_value or None, outcome.value or None)
     if outcome.evidence is not None and old_evidence != outcome.evidence:
-        audit.record(actor, "answer.evidence", response, f"{path}#evidence", old_evidence or None,
+        audit.record(actor, "answer.evidence", loaded.ref, f"{path}#evidence", old_evidence or None,
                      outcome.evidence or None)
     outcome.status = "saved"
     return outcome
-
-
-def _value_event(response, path: str, old_value: str, outcome: Outcome) -> tuple:
-    return "answer.save", response, path, old_value or None, outcome.value or None
 
 
 def _conflict(outcome: Outcome, theirs: Stored | None) -> Outcome:
@@ -366,20 +265,41 @@ def _conflict(outcome: Outcome, theirs: Stored | None) -> Outcome:
     return outcome
 
 
-def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -> dict[str, Outcome]:
+def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -> Saved:
     """Save answers all or nothing: if any is invalid or conflicts, nothing is stored (the
     caller rolls back) and every outcome says why."""
-    _require_editable(loaded.response)
-    outcomes = check_answers(loaded, submitted)
+    _require_editable(loaded)
+    outcomes, trial = _check(loaded, submitted)
     if any(o.status == "invalid" for o in outcomes.values()):
-        return outcomes
+        return Saved(outcomes)
     for path, outcome in outcomes.items():
         _write(actor, loaded, outcome, submitted[path].version)
-    return outcomes
+    saved = Saved(outcomes, trial)
+    if not saved.rejected:
+        loaded.evaluated = trial   # the loaded response now shows what was saved
+    return saved
 
 
-def rejected(outcomes: dict[str, Outcome]) -> bool:
-    return any(o.status in ("invalid", "conflict") for o in outcomes.values())
+def page_changes(loaded: Loaded, outcome: Outcome, page: int) -> PageChanges:
+    """What the saved answer ``outcome`` changed on ``page`` (``loaded`` as saved)."""
+    form, state = loaded.form, loaded.state
+    node, saved_index = target(loaded, outcome.path)
+    page_node = form.pages[page - 1]
+    dependents = form.dependents[node.name]
+    shown = [n for n in dependents if form.on_page(n, page_node)
+             and not (n.type == "calculate" and not n.label)]   # an unlabelled calculation shows through notes
+    outermost = [n for n in shown if not any(other is not n and inside(n, other) for other in shown)]
+    nodes = [(n, index) for n in sorted(outermost, key=lambda n: n.row) for index in state.instances(n)
+             if not (n is node and index == saved_index)]
+    indicators = [code for code in form.indicators_on(page_node) if code in form.indicators_of[node.name]]
+    # Counts change only when the question goes from unanswered to answered (or back), or when
+    # its answer can switch questions on or off.
+    sections = None
+    if (outcome.previous == "") != (outcome.value == "") or form.switches[node.name]:
+        depending = {id(n) for n in dependents}
+        sections = sorted({page} | {number for number, other in enumerate(form.pages, start=1)
+                                    if id(other) in depending})
+    return PageChanges(nodes, indicators, sections)
 
 
 # -- repeats --------------------------------------------------------------------------
@@ -397,16 +317,14 @@ def _repeat(loaded: Loaded, container: str) -> tuple[Node, Index]:
 def _set_count(actor: User, loaded: Loaded, container: str, count: int, old: int) -> None:
     row = loaded.answers.get(container)
     if row is None:
-        loaded.answers[container] = _insert_answer(actor, loaded.response.id, container, str(count))
+        loaded.answers[container] = answer_store.insert_answer(actor.id, loaded.id, container, str(count))
     else:
-        db.session.execute(update(_TABLE).where(_TABLE.c.id == row.id).values(
-            value=str(count), version=_TABLE.c.version + 1, updated_at=utcnow(), updated_by_id=actor.id))
-        row.value, row.version, row.updated_by_id = str(count), row.version + 1, actor.id
-    audit.record(actor, "repeat.count", loaded.response, container, old, count)
+        answer_store.set_value(actor.id, row, str(count))
+    audit.record(actor, "repeat.count", loaded.ref, container, old, count)
 
 
 def add_instance(actor: User, loaded: Loaded, container: str) -> int:
-    _require_editable(loaded.response)
+    _require_editable(loaded)
     node, prefix = _repeat(loaded, container)
     count = loaded.state.count(node, prefix)
     if count >= 200:
@@ -417,7 +335,7 @@ def add_instance(actor: User, loaded: Loaded, container: str) -> int:
 
 def remove_instance(actor: User, loaded: Loaded, container: str, number: int) -> None:
     """Remove instance ``number`` of a repeat; later instances move up one place."""
-    _require_editable(loaded.response)
+    _require_editable(loaded)
     node, prefix = _repeat(loaded, container)
     count = loaded.state.count(node, prefix)
     if not 1 <= number <= count:
@@ -425,9 +343,8 @@ def remove_instance(actor: User, loaded: Loaded, container: str, number: int) ->
     removed = f"{container}[{number}]/"
     for path, answer in sorted(loaded.answers.items()):
         if path.startswith(removed) and answer.value:
-            audit.record(actor, "answer.remove", loaded.response, path, answer.value, None)
-    db.session.execute(delete(_TABLE).where(_TABLE.c.response_id == loaded.response.id,
-                                            _TABLE.c.path.startswith(removed, autoescape=True)))
+            audit.record(actor, "answer.remove", loaded.ref, path, answer.value, None)
+    answer_store.delete_under(loaded.id, removed)
     for path in [p for p in loaded.answers if p.startswith(removed)]:
         del loaded.answers[path]
     for later in range(number + 1, count + 1):  # in order: each moves into a place already freed
@@ -435,9 +352,7 @@ def remove_instance(actor: User, loaded: Loaded, container: str, number: int) ->
         for path in sorted(p for p in loaded.answers if p.startswith(old_prefix)):
             answer = loaded.answers.pop(path)
             moved = new_prefix + path[len(old_prefix):]
-            db.session.execute(update(_TABLE).where(_TABLE.c.id == answer.id).values(
-                path=moved, version=_TABLE.c.version + 1))
-            answer.version += 1
+            answer_store.move(answer, moved)
             loaded.answers[moved] = answer
     _set_count(actor, loaded, container, count - 1, count)
 
@@ -459,26 +374,26 @@ def problems(loaded: Loaded, under: Node | None = None) -> list[Problem]:
     return [item for item in found if item is not None]
 
 
-def submit(actor: User, loaded: Loaded):
+def submit(actor: User, loaded: Loaded) -> list[Problem]:
     """Submit if every relevant question is answered and valid; else the problems, nothing changed."""
-    _require_editable(loaded.response)
+    _require_editable(loaded)
     problems_left = problems(loaded)
     if problems_left:
         return problems_left
     for path, value in loaded.state.defaults().items():
         if path not in loaded.answers:
-            loaded.answers[path] = _insert_answer(actor, loaded.response.id, path, value)
-            audit.record(actor, "answer.save", loaded.response, path, None, value)
+            loaded.answers[path] = answer_store.insert_answer(actor.id, loaded.id, path, value)
+            audit.record(actor, "answer.save", loaded.ref, path, None, value)
     response = loaded.response
     audit.record(actor, "response.submit", response, "status", response.status, ResponseStatus.SUBMITTED)
-    response.status = ResponseStatus.SUBMITTED
+    response.status = loaded.status = ResponseStatus.SUBMITTED
     response.submitted_at = utcnow()
     db.session.flush()
     return []
 
 
-def history(response: Response, path: str | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).where(AuditEvent.entity_type == "response", AuditEvent.entity_id == str(response.id))
+def history(response_id: int, path: str | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.entity_type == "response", AuditEvent.entity_id == str(response_id))
     if path:
         query = query.where(AuditEvent.field.in_([path, f"{path}#evidence"]))
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(500)))
@@ -488,5 +403,6 @@ def node_at(loaded: Loaded, path: str) -> tuple[Node, Index] | None:
     return parse_path(loaded.form, path)
 
 
-__all__ = ["Loaded", "Outcome", "ResponseError", "Submitted", "add_instance", "history", "is_editable", "load",
-           "node_path", "problem", "problems", "progress", "remove_instance", "save_answers", "submit"]
+__all__ = ["Loaded", "Outcome", "PageChanges", "ResponseError", "Saved", "Submitted", "add_instance", "history",
+           "is_editable", "load", "load_for_saving", "node_path", "page_changes", "problem", "problems", "progress",
+           "remove_instance", "save_answers", "submit", "target"]

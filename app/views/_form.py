@@ -105,16 +105,16 @@ class QuestionContext:
     built once per page rather than once per question, and only if a widget needs them (an
     autosave reply often renders none)."""
 
-    def __init__(self, response, number: int):
-        self.response, self.number = response, number
+    def __init__(self, response_id: int, number: int):
+        self.response_id, self.number = response_id, number
 
     @cached_property
     def autosave_url(self) -> str:
-        return url_for("responses.autosave", response_id=self.response.id)
+        return url_for("responses.autosave", response_id=self.response_id)
 
     @cached_property
     def history_url(self) -> str:
-        return url_for("responses.history", response_id=self.response.id)
+        return url_for("responses.history", response_id=self.response_id)
 
 
 def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:
@@ -234,22 +234,5 @@ def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[Indi
                          loaded.form.indicators[code].method, result) for code, result in results.items()]
 
 
-def inside(node: Node, outer: Node) -> bool:
-    return any(ancestor is outer for ancestor in node.ancestors())
-
-
-def on_page(node: Node, page: Node) -> bool:
-    """Whether ``node`` is shown on ``page`` (a top-level group or repeat, or a run of loose questions)."""
-    return node is page or inside(node, page) or any(child is node for child in page.children)
-
-
-def page_of(loaded: Loaded, node: Node) -> int | None:
-    """The number (1-based) of the page showing ``node``."""
-    for number, page in enumerate(loaded.form.pages, start=1):
-        if on_page(node, page):
-            return number
-    return None
-
-
-__all__ = ["IndicatorRow", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows", "inside",
-           "on_page", "page_of", "problem_message", "question", "tree", "view_of"]
+__all__ = ["IndicatorRow", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
+           "problem_message", "question", "tree", "view_of"]

@@ -16,7 +16,6 @@ from app.services.scope import get_scoped, scoped
 from app.views import _form
 from app.views._render import render
 from app.views.auth import signed_in
-from app.xlsform.state import node_path
 
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
@@ -71,7 +70,7 @@ def show(response_id: int):
 
 def _can_answer(response: Response) -> bool:
     allowed = db.session.scalars(scoped(signed_in(), Response, "answer").where(Response.id == response.id)).first()
-    return allowed is not None and service.is_editable(response)
+    return allowed is not None and service.is_editable(response.status, response.cycle.status)
 
 
 def _pages(loaded: service.Loaded, only: set[int] | None = None):
@@ -92,18 +91,15 @@ def _pages(loaded: service.Loaded, only: set[int] | None = None):
 _WITH_VERSION = (joinedload(Response.cycle).joinedload(Cycle.questionnaire_version),)
 
 
-def _load_for(response_id: int, access: str = "read", *, head: bool = False):
-    """The response with its form and answers; ``head``: as a ``ResponseHead`` (enough to save
-    answers and render the reply to an autosave)."""
-    if head:
-        response = service.head(signed_in(), response_id, access)
-    else:
-        response = get_scoped(signed_in(), Response, response_id, access, options=_WITH_VERSION)
+def _load_for(response_id: int, access: str = "read", *, saving: bool = False):
+    """The response with its form and answers; ``saving``: only what saving an answer and the
+    reply to an autosave need, in one query."""
     try:
-        loaded = service.load(response, whole=not head)
+        if saving:
+            return service.load_for_saving(signed_in(), response_id, access)
+        return service.load(get_scoped(signed_in(), Response, response_id, access, options=_WITH_VERSION))
     except service.ResponseError as exc:
-        abort(404, _status_message(exc.code))
-    return loaded
+        abort(409 if exc.code == "questionnaire_unusable" else 404, _status_message(exc.code))
 
 
 def _page_or_404(loaded: service.Loaded, number: int):
@@ -120,7 +116,7 @@ def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, sta
     pages = _pages(loaded)
     context = dict(
         response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
-        ctx=_form.QuestionContext(loaded.response, number),
+        ctx=_form.QuestionContext(loaded.id, number),
         page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
         indicators=_form.indicator_rows(loaded, loaded.form.indicators_on(page), language),
         progress=loaded.state.progress(page), message=message,
@@ -161,12 +157,13 @@ def save_page(response_id: int, number: int):
     page_node = _page_or_404(loaded, number)
     submitted = _submitted_for(loaded, loaded.state.input_paths(page_node))
     try:
-        outcomes = service.save_answers(signed_in(), loaded, submitted)
+        saved = service.save_answers(signed_in(), loaded, submitted)
     except service.ResponseError as exc:
         db.session.rollback()
         flash(_status_message(exc.code), "error")
         return redirect(url_for("responses.page", response_id=response_id, number=number))
-    if service.rejected(outcomes):
+    outcomes = saved.outcomes
+    if saved.rejected:
         db.session.rollback()
         language = current_language()
         errors = {}
@@ -212,77 +209,55 @@ def save_page(response_id: int, number: int):
 @login_required
 def autosave(response_id: int):
     """HTMX: save one answer as it changes; reply with its status and what changed on the page."""
-    loaded = _load_for(response_id, "answer", head=True)
+    loaded = _load_for(response_id, "answer", saving=True)
     path = request.form.get("path", "")
     try:
         number = int(request.form.get("page", "0"))
     except ValueError:
         abort(400)
-    page_node = _page_or_404(loaded, number)
+    _page_or_404(loaded, number)
     language = current_language()
-    target = service.node_at(loaded, path)
-    if target is None:
-        return _autosave_error(_status_message("unknown_question"), 422)
-    node, index = target
-    if node_path(node, index) != path or not node.is_input or not _form.on_page(node, page_node):
+    try:
+        node, index = service.target(loaded, path, page=number)
+    except service.ResponseError:
         return _autosave_error(_status_message("unknown_question"), 422)
     submitted = _submitted_for(loaded, [(node, index, path)])
     if path not in submitted:
         return _autosave_error(_status_message("unknown_question"), 422)
     try:
-        outcomes = service.save_answers(signed_in(), loaded, submitted)
+        saved = service.save_answers(signed_in(), loaded, submitted)
     except service.ResponseError as exc:
         db.session.rollback()
-        return _autosave_error(_status_message(exc.code), 409 if exc.code != "unknown_question" else 422)
-    outcome = outcomes[path]
-    if service.rejected(outcomes):
+        return _autosave_error(_status_message(exc.code), 409)
+    outcome = saved.outcomes[path]
+    context = _form.QuestionContext(loaded.id, number)
+    if saved.rejected:
         db.session.rollback()
         error = _form.problem_message(loaded, node, outcome.code, language, outcome.params) \
             if outcome.status == "invalid" else None
         view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
                               posted=submitted[path].raw, posted_evidence=submitted[path].evidence)
-        body = _autosave_reply(view, _form.QuestionContext(loaded.response, number),
+        body = _autosave_reply(view, context,
                                status_text=_("Not saved: %(reason)s", reason=error) if error else
                                _("Not saved: someone else changed this answer at the same time."))
         return _fragment(body, 422 if outcome.status == "invalid" else 409)
     db.session.commit()
-    # The state the saved answers make was computed to check them; only what depends on the
-    # saved question can have changed, so only that is rendered again.
-    fresh = service.Loaded(loaded.response, loaded.form, loaded.answers, evaluated=loaded.after)
-    changed = _dependents_on_page(fresh, node, index, page_node, language)
-    saved_problem = service.problem(fresh, node, index, path)
-    error = _form.problem_message(fresh, node, saved_problem.code, language) \
+    # Only what the saved answer changed is drawn again, as the service says.
+    changes = service.page_changes(loaded, outcome, number)
+    saved_problem = service.problem(loaded, node, index, path)
+    error = _form.problem_message(loaded, node, saved_problem.code, language) \
         if saved_problem and saved_problem.code == "evidence_required" else None
-    view = _form.question(fresh, node, index, language, error=error, outcome=outcome)
+    view = _form.question(loaded, node, index, language, error=error, outcome=outcome)
     label = view.label.text
     status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
-    codes = [code for code in fresh.form.indicators_on(page_node) if code in fresh.form.indicators_of[node.name]]
-    # Progress changes only when the saved question goes from unanswered to answered (or back),
-    # or when its answer can switch questions on or off: otherwise the page keeps what it shows.
-    counts_change = (outcome.previous == "") != (outcome.value == "") or fresh.form.switches[node.name]
     progress = pages = None
-    if counts_change:
-        # This section's entry in the navigation, and those of sections this answer switches on or off.
-        depending = {id(n) for n in fresh.form.dependents[node.name]}
-        sections = {number} | {n for n, page in enumerate(fresh.form.pages, start=1) if id(page) in depending}
-        progress, pages = fresh.state.progress(page_node), _pages(fresh, sections)
-    body = _autosave_reply(view, _form.QuestionContext(fresh.response, number), status_text, changed=changed,
-                           progress=progress, pages=pages, indicators=_form.indicator_rows(fresh, codes, language))
+    if changes.sections is not None:
+        progress, pages = loaded.state.progress(loaded.form.pages[number - 1]), _pages(loaded, set(changes.sections))
+    body = _autosave_reply(view, context, status_text,
+                           changed=[_form.view_of(loaded, n, i, language) for n, i in changes.nodes],
+                           progress=progress, pages=pages,
+                           indicators=_form.indicator_rows(loaded, changes.indicators, language))
     return _fragment(body, 200)
-
-
-def _dependents_on_page(loaded, saved, saved_index, page, language) -> list:
-    """Views of the page's nodes that depend on the saved question (outermost only)."""
-    nodes = [n for n in loaded.form.dependents[saved.name]
-             if _form.on_page(n, page) and not (n.type == "calculate" and not n.label)]  # shown through notes
-    nodes = [n for n in nodes if not any(_form.inside(n, other) for other in nodes if other is not n)]
-    views = []
-    for node in sorted(nodes, key=lambda n: n.row):
-        for index in loaded.state.instances(node):
-            if node is saved and index == saved_index:
-                continue
-            views.append(_form.view_of(loaded, node, index, language))
-    return views
 
 
 def _autosave_reply(*args, **kwargs) -> str:
@@ -327,7 +302,7 @@ def submit(response_id: int):
     language = current_language()
     listed = []
     for problem in problems:
-        number = _form.page_of(loaded, problem.node)
+        number = loaded.form.page_of(problem.node)
         label = _form.question(loaded, problem.node, problem.index, language).label.text
         listed.append({"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
                        "url": url_for("responses.page", response_id=response_id, number=number,
@@ -341,7 +316,7 @@ def submit(response_id: int):
 def history(response_id: int):
     loaded = _load_for(response_id)
     path = request.args.get("path") or None
-    events = service.history(loaded.response, path)
+    events = service.history(loaded.id, path)
     language = current_language()
     labels = {}
     for event in events:

@@ -326,6 +326,18 @@ class CompiledForm:
             if child.children:
                 stack.append(iter(child.children))
 
+    def on_page(self, node: Node, page: Node) -> bool:
+        """Whether ``node`` is shown on ``page`` (a top-level group or repeat, or a run of loose
+        questions)."""
+        return node is page or inside(node, page) or any(child is node for child in page.children)
+
+    def page_of(self, node: Node) -> int | None:
+        """The number (1-based) of the page showing ``node``."""
+        for number, page in enumerate(self.pages, start=1):
+            if self.on_page(node, page):
+                return number
+        return None
+
     def questions(self) -> list[Node]:
         return [n for n in self.nodes if n.kind == "question"]
 
@@ -355,6 +367,11 @@ class CompiledForm:
             if choice.name == name:
                 return self.text(choice.label, language)[0]
         return name
+
+
+def inside(node: Node, outer: Node) -> bool:
+    """Whether ``node`` is inside the group or repeat ``outer``."""
+    return any(ancestor is outer for ancestor in node.ancestors())
 
 
 def _expression(text: str | None) -> Expression | None:

@@ -53,8 +53,8 @@ def _answer_the_rest(app, response_id, email):
                     value = "no" if "no" in names else names[0]
                 batch[problem.path] = service.Submitted(value, None, loaded.answers[problem.path].version
                                                         if problem.path in loaded.answers else 0)
-            outcomes = service.save_answers(actor, loaded, batch)
-            assert not service.rejected(outcomes), outcomes
+            saved = service.save_answers(actor, loaded, batch)
+            assert not saved.rejected, saved.outcomes
             db.session.commit()
 
 

@@ -219,28 +219,6 @@ def test_repeats_add_remove_and_sum(app, client, filler):
     assert filler.autosave("site[3]/site_name", "Ghost", page=4).status_code == 422  # no such entry
 
 
-def test_an_answer_update_and_its_audit_event_are_written_together_or_not_at_all(app, filler):
-    from app.models._base import utcnow
-    from app.services import audit
-    from app.services.responses import _UPDATE_ANSWER
-    assert filler.autosave("count", "3").status_code == 200
-    with app.app_context():
-        answer = db.session.scalars(select(Answer).where(Answer.response_id == filler.response_id)).one()
-        response = db.session.get(Response, filler.response_id)
-        before = _events(app)
-
-        def update(value, base):
-            params = {"answer_id": answer.id, "base": base, "new_value": value, "now": utcnow(), "actor_id": None}
-            return audit.update_recorded(_UPDATE_ANSWER, params, None, "answer.save", response, "count", "3", value)
-        assert update("4", answer.version) is True
-        assert update("5", answer.version) is False   # the version moved on: no row, no event
-        db.session.commit()
-        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).all()
-        assert len(events) == before + 1
-        assert (events[0].action, events[0].field, events[0].old, events[0].new) == ("answer.save", "count", "3", "4")
-    assert _answers(app, filler.response_id) == {"count": "4"}
-
-
 def test_two_people_edit_different_questions_and_both_are_kept(app, client, filler, make_user):
     make_user("second.rs@example.org", None)
     with app.app_context():

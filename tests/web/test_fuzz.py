@@ -2,17 +2,17 @@
 requests never get a 500 (in tests an unhandled error propagates, so any would fail here)."""
 import re
 import time
-from types import SimpleNamespace
 
 import pytest
 from flask import get_template_attribute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models import ResponseStatus
+from app.models import CycleStatus, ResponseStatus
 from app.scoring import score_response
 from app.services import questionnaires
-from app.services.responses import Loaded, Stored
+from app.services.answer_store import Stored
+from app.services.responses import Loaded
 from app.views import _form
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.expressions import FUNCTIONS
@@ -85,11 +85,11 @@ def test_random_expressions_and_answers_never_break_evaluation_or_a_page(app, ex
         for name in NAMES + ["calc", "gated", "shown"]:
             state.value(name)
             state.is_relevant(name)
-    response = SimpleNamespace(id=1, status=ResponseStatus.DRAFT, cycle=SimpleNamespace(status="open"))
-    loaded = Loaded(response, form, {path: Stored(1, value, "", 1) for path, value in answers.items()}, whole=True)
+    loaded = Loaded(1, ResponseStatus.DRAFT, CycleStatus.OPEN, form,
+                    {path: Stored(1, value, "", 1) for path, value in answers.items()}, whole=True)
     with app.test_request_context("/"):
         node_macro = get_template_attribute("_macros/questions.html", "node")
-        context = _form.QuestionContext(response, 1)
+        context = _form.QuestionContext(1, 1)
         html = "".join(str(node_macro(view, context)) for page in form.pages
                        for view in _form.tree(loaded, page, "en"))
         _form.indicator_rows(loaded, list(form.indicators), "en")
