@@ -43,6 +43,9 @@ class QuestionnaireVersion(db.Model):
     definition: Mapped[dict] = mapped_column(JSON, deferred=True)   # the parsed, validated definition
     source_filename: Mapped[str] = mapped_column(String(255), default="")
     source_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # the .xlsx as uploaded
+    # The warnings the upload's check found (errors refuse an upload), kept so the version's
+    # page does not read the workbook again: [{sheet, row, column, code, params}].
+    check_issues: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -53,6 +53,10 @@ class Response(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Progress as of the last save that could change it (answered of the relevant questions to
+    # answer): lists read it instead of evaluating every response. NULL until the first such save.
+    answered: Mapped[int | None] = mapped_column(Integer)
+    to_answer: Mapped[int | None] = mapped_column(Integer)
 
     cycle: Mapped[Cycle] = relationship()
     institution: Mapped[Institution] = relationship()

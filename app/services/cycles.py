@@ -9,12 +9,11 @@ from app.extensions import db
 from app.models import (Answer, Cycle, CycleStatus, Institution, QuestionnaireVersion, Response,
                         ResponseStatus, User, VersionStatus)
 from app.services import audit
+from app.services.errors import ServiceError
 
 
-class CycleError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class CycleError(ServiceError, ValueError):
+    """A refused change to a cycle."""
 
 
 def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_start: date,

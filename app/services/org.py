@@ -8,12 +8,11 @@ from babel import Locale
 from app.extensions import db
 from app.models import Country, Institution, InstitutionKind, User
 from app.services import audit
+from app.services.errors import ServiceError
 
 
-class OrgError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class OrgError(ServiceError, ValueError):
+    """A refused change to a country or institution."""
 
 
 # CLDR territories that are not countries: unknown region, outlying Oceania, EU, eurozone, UN,

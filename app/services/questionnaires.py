@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Questionnaire, QuestionnaireVersion, User, VersionStatus
 from app.models._base import utcnow
 from app.services import audit
+from app.services.errors import ServiceError
 from app.xlsform import definition as xls_definition
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.issues import DefinitionError, Issue
@@ -28,10 +29,8 @@ class InvalidQuestionnaire(Exception):
         self.issues = issues
 
 
-class QuestionnaireError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class QuestionnaireError(ServiceError, ValueError):
+    """A refused questionnaire operation."""
 
 
 def check(data: bytes) -> tuple[dict, list[Issue]]:
@@ -78,13 +77,30 @@ def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publ
     version = QuestionnaireVersion(questionnaire=questionnaire, number=number, label=definition["version"][:100],
                                    status=VersionStatus.DRAFT, definition=definition,
                                    source_filename=safe_filename(filename, f"{definition['form_id']}.xlsx"),
-                                   source_file=data, created_by_id=actor.id if actor else None)
+                                   source_file=data, created_by_id=actor.id if actor else None,
+                                   check_issues=[_stored_issue(issue) for issue in issues])
     db.session.add(version)
     db.session.flush()
     audit.record(actor, "questionnaire.version_upload", version, "number", None, number)
     if publish:
         publish_version(actor, version)
     return version
+
+
+def _stored_issue(issue: Issue) -> dict:
+    return {"sheet": issue.sheet, "row": issue.row, "column": issue.column, "code": issue.code,
+            "params": issue.params, "warning": issue.warning}
+
+
+def warnings_of(version: QuestionnaireVersion) -> list[Issue]:
+    """The warnings its upload's check found (kept with it; a version stored before they were
+    kept is checked again)."""
+    if version.check_issues is None:
+        issues = check(version.source_file)[1] if version.source_file else []
+    else:
+        issues = [Issue(i["sheet"], i["row"], i["column"], i["code"], i["params"], i["warning"])
+                  for i in version.check_issues]
+    return [issue for issue in issues if issue.warning]
 
 
 def publish_version(actor: User | None, version: QuestionnaireVersion) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import db
+from app.extensions import db, execute
 from app.models import AuditEvent, CycleStatus, Response, ResponseStatus, User
 from app.models._base import utcnow
 from app.services import answer_store, audit, questionnaires, scores
 from app.services.answer_store import Head, Stored
+from app.services.errors import Conflict
 from app.services.scope import Access
 from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition, inside
 from app.xlsform.state import FormState, Index, Problem, node_path, parse_path, repeat_chain
@@ -27,10 +29,8 @@ from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
 EDITABLE = (ResponseStatus.DRAFT, ResponseStatus.RETURNED)
 
 
-class ResponseError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class ResponseError(Conflict, ValueError):
+    """A refused operation on a response (it conflicts with its state)."""
 
 
 @dataclass
@@ -147,7 +147,10 @@ def load_for_saving(user, response_id: int, access: Access) -> Loaded:
 
 
 def progress(response: Response) -> tuple[int, int] | None:
-    """(answered, to answer) of the whole response; None when it has no usable questionnaire."""
+    """(answered, to answer) of the whole response, as kept by its last save, else evaluated;
+    None when it has no usable questionnaire."""
+    if response.answered is not None and response.to_answer is not None:
+        return response.answered, response.to_answer
     try:
         return load(response).state.progress()
     except ResponseError:
@@ -267,7 +270,7 @@ def _conflict(outcome: Outcome, theirs: Stored | None) -> Outcome:
 
 def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -> Saved:
     """Save answers all or nothing: if any is invalid or conflicts, nothing is stored (the
-    caller rolls back) and every outcome says why."""
+    caller rolls back) and every outcome says why. The response's kept progress follows."""
     _require_editable(loaded)
     outcomes, trial = _check(loaded, submitted)
     if any(o.status == "invalid" for o in outcomes.values()):
@@ -277,7 +280,29 @@ def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -
     saved = Saved(outcomes, trial)
     if not saved.rejected:
         loaded.evaluated = trial   # the loaded response now shows what was saved
+        if any(outcome.status == "saved" and _counts_may_change(loaded.form, outcome) for outcome in outcomes.values()):
+            _keep_progress(loaded)
     return saved
+
+
+def _counts_may_change(form: CompiledForm, outcome: Outcome) -> bool:
+    """Whether a saved answer can change what is answered or to be answered: it went from
+    unanswered to answered (or back), or its answer can switch questions on or off."""
+    name = parse_path(form, outcome.path)[0].name
+    return (outcome.previous == "") != (outcome.value == "") or form.switches[name]
+
+
+_KEEP_PROGRESS = (update(Response.__table__).where(Response.__table__.c.id == bindparam("response_id"))
+                  .values(answered=bindparam("answered"), to_answer=bindparam("to_answer")))
+
+
+def _keep_progress(loaded: Loaded) -> None:
+    """Store the response's progress as its answers now make it (what lists show)."""
+    answered, to_answer = loaded.state.progress()
+    execute(_KEEP_PROGRESS, {"response_id": loaded.id, "answered": answered, "to_answer": to_answer})
+    if loaded.response is not None:   # the row in this session follows, without a change to flush
+        set_committed_value(loaded.response, "answered", answered)
+        set_committed_value(loaded.response, "to_answer", to_answer)
 
 
 def page_changes(loaded: Loaded, outcome: Outcome, page: int) -> PageChanges:
@@ -292,10 +317,8 @@ def page_changes(loaded: Loaded, outcome: Outcome, page: int) -> PageChanges:
     nodes = [(n, index) for n in sorted(outermost, key=lambda n: n.row) for index in state.instances(n)
              if not (n is node and index == saved_index)]
     indicators = [code for code in form.indicators_on(page_node) if code in form.indicators_of[node.name]]
-    # Counts change only when the question goes from unanswered to answered (or back), or when
-    # its answer can switch questions on or off.
     sections = None
-    if (outcome.previous == "") != (outcome.value == "") or form.switches[node.name]:
+    if _counts_may_change(form, outcome):
         depending = {id(n) for n in dependents}
         sections = sorted({page} | {number for number, other in enumerate(form.pages, start=1)
                                     if id(other) in depending})
@@ -321,6 +344,8 @@ def _set_count(actor: User, loaded: Loaded, container: str, count: int, old: int
     else:
         answer_store.set_value(actor.id, row, str(count))
     audit.record(actor, "repeat.count", loaded.ref, container, old, count)
+    loaded.evaluated = None   # entries came or went: the state is made again from the answers
+    _keep_progress(loaded)
 
 
 def add_instance(actor: User, loaded: Loaded, container: str) -> int:
@@ -384,6 +409,7 @@ def submit(actor: User, loaded: Loaded) -> list[Problem]:
         if path not in loaded.answers:
             loaded.answers[path] = answer_store.insert_answer(actor.id, loaded.id, path, value)
             audit.record(actor, "answer.save", loaded.ref, path, None, value)
+    _keep_progress(loaded)
     response = loaded.response
     audit.record(actor, "response.submit", response, "status", response.status, ResponseStatus.SUBMITTED)
     response.status = loaded.status = ResponseStatus.SUBMITTED

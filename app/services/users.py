@@ -16,18 +16,15 @@ from app.models import Country, Institution, Role, RoleAssignment, User, UserSes
 from app.models.user import Account, password_fingerprint
 from app.models._base import utcnow
 from app.services import audit
+from app.services.errors import ServiceError
 from app.services.settings import setting
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError, ValueError):
     """A refused account operation; ``code`` names the reason for the interface."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def normalise_email(email: str) -> str:
@@ -203,6 +200,11 @@ def set_password_with_token(token: str, purpose: LinkPurpose, password: str) -> 
     audit.record(user, f"user.{purpose.replace('-', '_')}_used", user, "password", None, "(changed)")
     db.session.flush()
     return user
+
+
+def link_sent(actor: User | None, user: User, purpose: LinkPurpose) -> None:
+    """Record that a fresh one-time link went to (or was shown for) ``user``."""
+    audit.record(actor, f"user.{purpose.replace('-', '_')}_sent", user)
 
 
 # -- administration -------------------------------------------------------------------

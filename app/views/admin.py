@@ -6,17 +6,16 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from app.extensions import db
 from app.forms.admin import AssignForm, CountryForm, CycleForm, EmptyForm, InstitutionForm, InviteForm, RoleForm
 from app.i18n import LANGUAGES, current_language
-from app.models import (AuditEvent, Country, Cycle, CycleStatus, Institution, InstitutionKind, Questionnaire,
-                        QuestionnaireVersion, Response, Role, RoleAssignment, User, VersionStatus)
-from app.services import audit, cycles, mail, org, users
+from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role, User
+from app.services import admin, cycles, mail, org, users
 from app.services.scope import get_scoped
 from app.views._messages import error_message
 from app.views._render import render
+from app.views._transaction import REFUSED, commit_or_report
 from app.views.auth import signed_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,30 +33,19 @@ def admin_required(view):
 
 def _country_choices(empty_label: str | None = None):
     language = LANGUAGES[current_language()][1]
-    countries = db.session.scalars(select(Country).order_by(Country.code)).all()
-    choices = [(c.id, f"{c.name(language)} ({c.code})") for c in countries]
+    choices = [(c.id, f"{c.name(language)} ({c.code})") for c in admin.countries()]
     return ([("", empty_label)] if empty_label is not None else []) + choices
 
 
 def _institution_choices(empty_label: str | None = None):
-    rows = db.session.execute(select(Institution, Country.code).join(Country)
-                              .order_by(Country.code, Institution.name)).all()
-    choices = [(i.id, f"{code} · {i.name}") for i, code in rows]
+    choices = [(i.id, f"{country.code} · {i.name}") for i, country in admin.institutions()]
     return ([("", empty_label)] if empty_label is not None else []) + choices
 
 
 @bp.route("/")
 @admin_required
 def index():
-    counts = {
-        "countries": db.session.scalar(select(func.count(Country.id))),
-        "institutions": db.session.scalar(select(func.count(Institution.id))),
-        "users": db.session.scalar(select(func.count(User.id))),
-        "cycles": db.session.scalar(select(func.count(Cycle.id))),
-        "questionnaires": db.session.scalar(select(func.count(Questionnaire.id))),
-    }
-    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(20)).all()
-    return render("admin/index.html", counts=counts, events=events)
+    return render("admin/index.html", counts=admin.counts(), events=admin.recent_events())
 
 
 # -- countries ------------------------------------------------------------------------
@@ -67,19 +55,12 @@ def index():
 def countries():
     form = CountryForm()
     if form.validate_on_submit():
-        try:
-            country = org.add_country(signed_in(), form.code.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.code.errors.append(error_message(exc.code))
-        else:
-            db.session.commit()
+        country = commit_or_report(lambda: org.add_country(signed_in(), form.code.data), form.code.errors.append)
+        if country is not REFUSED:
             flash(_("%(country)s added.", country=country.name(LANGUAGES[current_language()][1])), "success")
             return redirect(url_for("admin.countries"))
-    rows = db.session.execute(
-        select(Country, func.count(Institution.id)).outerjoin(Institution)
-        .group_by(Country.id).order_by(Country.code)).all()
-    return render("admin/countries.html", form=form, rows=rows, toggle_form=EmptyForm(),
+    return render("admin/countries.html", form=form, rows=admin.countries_with_institution_counts(),
+                  toggle_form=EmptyForm(),
                   status=400 if form.errors else 200)
 
 
@@ -103,23 +84,11 @@ def institutions():
     country_filter = request.args.get("country", type=int)
     if country_filter and request.method == "GET":
         form.country_id.data = country_filter
-    if form.validate_on_submit():
-        try:
-            org.save_institution(signed_in(), None, country_id=form.country_id.data,
-                                 kind=InstitutionKind(form.kind.data), name=form.name.data,
-                                 active=form.active.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(error_message(exc.code))
-        else:
-            db.session.commit()
-            flash(_("Institution added."), "success")
-            return redirect(url_for("admin.institutions", country=form.country_id.data))
-    query = select(Institution, Country).join(Country).order_by(Country.code, Institution.name)
-    if country_filter:
-        query = query.where(Institution.country_id == country_filter)
-    rows = db.session.execute(query).all()
-    return render("admin/institutions.html", "institution_list", form=form, rows=rows,
+    if form.validate_on_submit() and commit_or_report(lambda: _save_institution(form, None),
+                                                      form.name.errors.append) is not REFUSED:
+        flash(_("Institution added."), "success")
+        return redirect(url_for("admin.institutions", country=form.country_id.data))
+    return render("admin/institutions.html", "institution_list", form=form, rows=admin.institutions(country_filter),
                   country_choices=_country_choices(), country_filter=country_filter,
                   kinds=dict(form.kind.choices), status=400 if form.errors else 200)
 
@@ -132,22 +101,17 @@ def institution(institution_id: int):
     form.country_id.choices = _country_choices()
     if request.method == "GET":
         form.kind.data = item.kind.value
-    if form.validate_on_submit():
-        try:
-            org.save_institution(signed_in(), item, country_id=form.country_id.data,
-                                 kind=InstitutionKind(form.kind.data), name=form.name.data,
-                                 active=form.active.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(error_message(exc.code))
-        else:
-            db.session.commit()
-            flash(_("Institution saved."), "success")
-            return redirect(url_for("admin.institutions", country=item.country_id))
-    people = db.session.scalars(select(User).join(RoleAssignment)
-                                .where(RoleAssignment.institution_id == item.id).order_by(User.email)).all()
-    return render("admin/institution.html", form=form, institution=item, people=people,
+    if form.validate_on_submit() and commit_or_report(lambda: _save_institution(form, item),
+                                                      form.name.errors.append) is not REFUSED:
+        flash(_("Institution saved."), "success")
+        return redirect(url_for("admin.institutions", country=item.country_id))
+    return render("admin/institution.html", form=form, institution=item, people=admin.people_of(item),
                   status=400 if form.errors else 200)
+
+
+def _save_institution(form: InstitutionForm, item: Institution | None) -> Institution:
+    return org.save_institution(signed_in(), item, country_id=form.country_id.data, kind=InstitutionKind(form.kind.data),
+                                name=form.name.data, active=form.active.data)
 
 
 # -- users ----------------------------------------------------------------------------
@@ -187,26 +151,20 @@ def users_index():
     if request.method == "GET":
         form.locale.data = current_language()
     _prepare_role_fields(form)
-    link = None
     if form.validate_on_submit():
-        try:
+        def invite():
             user = users.invite_user(signed_in(), form.email.data, form.name.data or "", form.locale.data,
                                      _role_spec(form))
-        except users.AccountError as exc:
-            db.session.rollback()
-            form.email.errors.append(error_message(exc.code))
-        else:
-            link = _send_link(user, users.LinkPurpose.INVITATION)
-            db.session.commit()
+            return user, _send_link(user, users.LinkPurpose.INVITATION)
+        invited = commit_or_report(invite, form.email.errors.append)
+        if invited is not REFUSED:
+            user, link = invited
             flash(_("%(email)s is invited.", email=user.email), "success")
             if link is None:
                 return redirect(url_for("admin.user", user_id=user.id))
             return render("admin/link_shown.html", user=user, link=link)
-    query = select(User).order_by(User.email)
     q = request.args.get("q", "").strip()
-    if q:
-        query = query.where(User.email.contains(q.lower()) | User.name.ilike(f"%{q}%"))
-    return render("admin/users.html", "user_list", form=form, people=db.session.scalars(query).all(), q=q,
+    return render("admin/users.html", "user_list", form=form, people=admin.users(q), q=q,
                   status=400 if form.errors else 200)
 
 
@@ -216,20 +174,11 @@ def user(user_id: int):
     person = db.get_or_404(User, user_id)
     form = RoleForm()
     _prepare_role_fields(form)
-    if form.validate_on_submit():
-        try:
-            users.assign_role(signed_in(), person, _role_spec(form))
-        except users.AccountError as exc:
-            db.session.rollback()
-            form.role.errors.append(error_message(exc.code))
-        else:
-            db.session.commit()
-            flash(_("Role added."), "success")
-            return redirect(url_for("admin.user", user_id=person.id))
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user",
-                                                         AuditEvent.entity_id == str(person.id))
-                                .order_by(AuditEvent.id.desc()).limit(50)).all()
-    return render("admin/user.html", "roles", person=person, form=form, events=events,
+    if form.validate_on_submit() and commit_or_report(lambda: users.assign_role(signed_in(), person, _role_spec(form)),
+                                                      form.role.errors.append) is not REFUSED:
+        flash(_("Role added."), "success")
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render("admin/user.html", "roles", person=person, form=form, events=admin.user_events(person),
                   status=400 if form.errors else 200)
 
 
@@ -237,15 +186,9 @@ def user(user_id: int):
 @admin_required
 def remove_role(user_id: int, assignment_id: int):
     person = db.get_or_404(User, user_id)
-    if EmptyForm().validate_on_submit():
-        try:
-            users.remove_role(signed_in(), person, assignment_id)
-        except users.AccountError as exc:
-            db.session.rollback()
-            flash(error_message(exc.code), "error")
-        else:
-            db.session.commit()
-            flash(_("Role removed."), "success")
+    if EmptyForm().validate_on_submit() and commit_or_report(
+            lambda: users.remove_role(signed_in(), person, assignment_id)) is not REFUSED:
+        flash(_("Role removed."), "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
 
@@ -255,13 +198,7 @@ def user_active(user_id: int):
     person = db.get_or_404(User, user_id)
     if EmptyForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        try:
-            users.set_active(signed_in(), person, active)
-        except users.AccountError as exc:
-            db.session.rollback()
-            flash(error_message(exc.code), "error")
-        else:
-            db.session.commit()
+        if commit_or_report(lambda: users.set_active(signed_in(), person, active)) is not REFUSED:
             flash(_("%(email)s is active again.", email=person.email) if active
                   else _("%(email)s is deactivated and can no longer sign in.", email=person.email), "success")
     return redirect(url_for("admin.user", user_id=person.id))
@@ -279,7 +216,7 @@ def user_link(user_id: int):
         return redirect(url_for("admin.user", user_id=person.id))
     purpose = users.LinkPurpose.INVITATION if person.password_hash is None else users.LinkPurpose.PASSWORD_RESET
     link = _send_link(person, purpose)
-    audit.record(signed_in(), f"user.{purpose.replace('-', '_')}_sent", person)
+    users.link_sent(signed_in(), person, purpose)
     db.session.commit()
     if link is None:
         flash(_("The link was sent to %(email)s.", email=person.email), "success")
@@ -290,11 +227,8 @@ def user_link(user_id: int):
 # -- cycles ---------------------------------------------------------------------------
 
 def _version_choices():
-    rows = db.session.execute(select(QuestionnaireVersion, Questionnaire).join(Questionnaire)
-                              .where(QuestionnaireVersion.status == VersionStatus.PUBLISHED)
-                              .order_by(Questionnaire.title, QuestionnaireVersion.number)).all()
     return [("", _("— not pinned yet —"))] + [
-        (v.id, _("%(title)s, version %(number)d", title=q.title, number=v.number)) for v, q in rows]
+        (v.id, _("%(title)s, version %(number)d", title=q.title, number=v.number)) for v, q in admin.published_versions()]
 
 
 def _save_cycle(form: CycleForm, cycle: Cycle | None):
@@ -302,7 +236,7 @@ def _save_cycle(form: CycleForm, cycle: Cycle | None):
         saved = cycles.save_cycle(signed_in(), cycle, name=form.name.data, period_start=form.period_start.data,
                                   period_end=form.period_end.data, deadline=form.deadline.data,
                                   version_id=form.version_id.data)
-    except cycles.CycleError as exc:
+    except cycles.CycleError as exc:   # the reason goes to the field it is about
         db.session.rollback()
         field = {"period_reversed": form.period_end, "deadline_before_period": form.deadline,
                  "version_not_published": form.version_id,
@@ -323,9 +257,8 @@ def cycles_index():
         if saved is not None:
             flash(_("Cycle created. Now assign its institutions."), "success")
             return redirect(url_for("admin.cycle", cycle_id=saved.id))
-    rows = db.session.execute(select(Cycle, func.count(Response.id)).outerjoin(Response)
-                              .group_by(Cycle.id).order_by(Cycle.period_start.desc())).all()
-    return render("admin/cycles.html", form=form, rows=rows, status=400 if form.errors else 200)
+    return render("admin/cycles.html", form=form, rows=admin.cycles_with_response_counts(),
+                  status=400 if form.errors else 200)
 
 
 @bp.route("/cycles/<int:cycle_id>", methods=["GET", "POST"])
@@ -343,13 +276,9 @@ def cycle(cycle_id: int):
     assign = AssignForm(prefix="assign")
     assign.institution_ids.choices = _institution_choices()
     assign.institution_ids.data = [i.id for i in item.institutions]
-    responses = {r.institution_id: r for r in db.session.scalars(
-        select(Response).where(Response.cycle_id == item.id))}
-    all_institutions = db.session.execute(select(Institution, Country).join(Country)
-                                          .order_by(Country.code, Institution.name)).all()
-    return render("admin/cycle.html", cycle=item, form=form, assign=assign, 
-                  all_institutions=all_institutions, assigned={i.id for i in item.institutions},
-                  responses=responses, statuses=CycleStatus, status=400 if form.errors else 200)
+    return render("admin/cycle.html", cycle=item, form=form, assign=assign,
+                  all_institutions=admin.institutions(), assigned={i.id for i in item.institutions},
+                  responses=admin.responses_of(item), statuses=CycleStatus, status=400 if form.errors else 200)
 
 
 @bp.route("/cycles/<int:cycle_id>/institutions", methods=["POST"])
@@ -361,13 +290,8 @@ def cycle_assign(cycle_id: int):
     if not form.validate_on_submit():
         flash(_("One of the chosen institutions does not exist."), "error")
         return redirect(url_for("admin.cycle", cycle_id=item.id))
-    try:
-        cycles.assign_institutions(signed_in(), item, set(form.institution_ids.data or []))
-    except cycles.CycleError as exc:
-        db.session.rollback()
-        flash(error_message(exc.code), "error")
-    else:
-        db.session.commit()
+    if commit_or_report(lambda: cycles.assign_institutions(signed_in(), item,
+                                                           set(form.institution_ids.data or []))) is not REFUSED:
         flash(_("Institutions assigned."), "success")
     return redirect(url_for("admin.cycle", cycle_id=item.id))
 
@@ -382,12 +306,6 @@ def cycle_status(cycle_id: int):
         status = CycleStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
-    try:
-        cycles.set_status(signed_in(), item, status)
-    except cycles.CycleError as exc:
-        db.session.rollback()
-        flash(error_message(exc.code), "error")
-    else:
-        db.session.commit()
+    if commit_or_report(lambda: cycles.set_status(signed_in(), item, status)) is not REFUSED:
         flash(_("Cycle status changed."), "success")
     return redirect(url_for("admin.cycle", cycle_id=item.id))

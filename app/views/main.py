@@ -9,8 +9,8 @@ from sqlalchemy import func
 from app.extensions import db
 from app.forms.auth import ProfileForm
 from app.i18n import LANGUAGES, normalise_language
-from app.models import Country, Cycle, CycleStatus, Institution, Response
-from app.services import responses as responses_service
+from app.models import Country, Institution
+from app.services import response_list
 from app.services import users
 from app.services.scope import scope_of, scoped
 from app.views._render import render, safe_next
@@ -24,19 +24,16 @@ bp = Blueprint("main", __name__)
 def home():
     user = signed_in()
     scope = scope_of(user)
-    responses = db.session.scalars(
-        scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
-        .where(Cycle.status != CycleStatus.PLANNED)
-        .order_by(Cycle.deadline.desc(), Institution.name)
-    ).all()
+    listing = response_list.listing(user, size=HOME_ROWS, hide_planned=True)
     countries = db.session.scalars(scoped(user, Country).order_by(Country.code)).all()
     institution_counts = dict(db.session.execute(
         scoped(user, Institution).with_only_columns(Institution.country_id, func.count())
         .group_by(Institution.country_id)).all())
-    progress = {r.id: responses_service.progress(r) for r in responses if r.institution_id in scope.institutions}
-    return render("main/home.html", scope=scope, responses=responses, countries=countries,
-                  institution_counts=institution_counts, progress=progress,
-                  assignments=users.account_of(user).roles)
+    return render("main/home.html", scope=scope, listing=listing, countries=countries,
+                  institution_counts=institution_counts, assignments=users.account_of(user).roles)
+
+
+HOME_ROWS = 10   # the rest is one link away, on the list
 
 
 @bp.route("/language", methods=["POST"])

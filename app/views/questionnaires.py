@@ -81,8 +81,7 @@ def _preview(version: QuestionnaireVersion) -> dict | None:
 @admin_required
 def version(version_id: int):
     item = db.get_or_404(QuestionnaireVersion, version_id)
-    _definition, issues = questionnaires.check(item.source_file) if item.source_file else ({}, [])
-    warnings = [issue for issue in issues if issue.warning]
+    warnings = questionnaires.warnings_of(item)
     return render("questionnaires/version.html", version=item, preview=_preview(item), warnings=warnings,
                   describe=describe, button=EmptyForm())
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import current_language
-from app.models import Country, Cycle, Institution, Response
+from app.models import Cycle, Response, ResponseStatus
+from app.services import response_list
 from app.services import responses as service
 from app.services.scope import get_scoped, scoped
 from app.views import _form
@@ -41,15 +42,19 @@ def _status_message(code: str) -> str:
 @login_required
 def index():
     user = signed_in()
-    rows = db.session.scalars(
-        scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
-        .join(Country, Institution.country_id == Country.id)
-        .order_by(Cycle.deadline.desc(), Country.code, Institution.name).limit(500)).all()
-    return render("responses/index.html", rows=[(r, _progress(r)) for r in rows])
+    filters = filters_from(request.args)
+    listing = response_list.listing(user, filters, page=request.args.get("page", 1, type=int) or 1)
+    return render("responses/index.html", "response_list", listing=listing, filters=filters,
+                  choices=response_list.choices(user), statuses=list(ResponseStatus))
 
 
-def _progress(response: Response) -> tuple[int, int] | None:
-    return service.progress(response)
+def filters_from(args) -> response_list.Filters:
+    """The list's filters from a query string; a value that names nothing is no filter."""
+    status = args.get("status", "")
+    return response_list.Filters(
+        cycle=args.get("cycle", type=int), country=args.get("country", type=int),
+        institution=args.get("institution", type=int),
+        status=ResponseStatus(status) if status in {s.value for s in ResponseStatus} else None)
 
 
 @bp.route("/<int:response_id>")

@@ -160,3 +160,33 @@ def test_arbitrary_text_never_crashes_the_parser(text):
 @given(numbers)
 def test_number_string_round_trip(n):
     assert math.isclose(float(to_string(n)), n, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("text,expected", [
+    # precedence and left-to-right order
+    ("10 - 2 + 3", 11.0), ("2 + 3 * 4", 14.0), ("2 * 3 - 4", 2.0), ("10 div 4 * 2", 5.0), ("10 mod 4 * 2", 4.0),
+    ("-2 + 5", 3.0), ("2 - -3", 5.0), ("1 or 0 and 0", True), ("0 and 1 or 1", True), ("1 = 1 and 2 = 3", False),
+    ("3 > 2 = true()", True), ("1 + 1 = 2", True), ("2 < 3 < 1", False), ("8 div 2 div 2", 2.0),
+    # truthiness
+    ("if(2, 'yes', 'no')", "yes"), ("if(0, 'yes', 'no')", "no"), ("if(-1, 'yes', 'no')", "yes"),
+    ("if('', 1, 2)", 2.0), ("if('x', 1, 2)", 1.0), ("if('0', 1, 2)", 1.0), ("if(0 div 0, 1, 2)", 2.0),
+    ("boolean(${none})", False), ("boolean(${beds})", True), ("not(0)", True), ("not('false')", False),
+    # selected-at bounds
+    ("selected-at(${ms}, 0)", "police"), ("selected-at(${ms}, 2)", "ngo"), ("selected-at(${ms}, 3)", ""),
+    ("selected-at(${ms}, -1)", ""), ("selected-at(${ms}, 0.9)", "police"), ("selected-at(${empty}, 0)", ""),
+    ("count-selected('a  b ')", 2.0),
+    # comparisons of mixed kinds
+    ("'10' > '9'", True), ("'abc' = 'abc '", False), ("${age} != 34", False), ("${empty} != ''", False),
+    ("${d} > '2026-02-28'", True), ("date('2026-03-01') - date('2026-02-01')", 28.0),
+    ("round(-0.5)", 0.0), ("round(1.005, 2)", 1.0), ("round(1234.5, -2)", 1200.0), ("int(-0.5)", 0.0),
+    ("substr('abcdef', 2)", "cdef"), ("substr('abcdef', 1, 3)", "bc"), ("string-length(concat('ab', 'c'))", 3.0),
+    ("min(2, ${empty})", math.nan), ("max(1, 5, 3)", 5.0),
+    ("sum(${beds}) div count(${beds})", 20.0 / 3), ("coalesce(${empty}, ${empty}, 'z')", "z"),
+])
+def test_precedence_truthiness_and_bounds(text, expected):
+    value = parse(text)(MappingContext(VALUES, today_value=date(2026, 11, 23)))
+    if isinstance(expected, float):
+        assert isinstance(value, float) and ((math.isnan(expected) and math.isnan(value))
+                                             or math.isclose(value, expected)), (text, value)
+    else:
+        assert value == expected, (text, value)

@@ -1,0 +1,32 @@
+"""One request, one transaction: run a use case, then commit, or roll back and say why."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import flash
+
+from app.extensions import db
+from app.services.errors import ServiceError
+from app.views._messages import error_message
+
+T = TypeVar("T")
+REFUSED = object()   # what ``commit_or_report`` returns when the service refused
+
+
+def commit_or_report(call: Callable[[], T], report: Callable[[str], object] | None = None) -> T | object:
+    """Run ``call`` (a use case that flushes, never commits) and commit; when the service refuses
+    (a ``ServiceError``), roll back, hand the localised reason to ``report`` (a field's
+    ``errors.append``; by default a flashed error) and return ``REFUSED``."""
+    try:
+        result = call()
+    except ServiceError as exc:
+        db.session.rollback()
+        (report or flash_error)(error_message(exc.code))
+        return REFUSED
+    db.session.commit()
+    return result
+
+
+def flash_error(text: str) -> None:
+    flash(text, "error")
