@@ -29,7 +29,8 @@ TARGETS = {
     "app/scoring/__init__.py": ["tests/unit/test_scoring.py", "tests/unit/test_bounds.py", "tests/unit/test_state.py"],
     "app/xlsform/values.py": ["tests/unit/test_values.py", "tests/unit/test_bounds.py"],
     "app/xlsform/expressions.py": ["tests/unit/test_expressions.py", "tests/unit/test_bounds.py"],
-    "app/services/scope.py": ["tests/web/test_scoping.py"],
+    "app/services/scope.py": ["tests/web/test_scope_exact.py", "tests/web/test_scoping.py", "tests/web/test_lists.py",
+                              "tests/web/test_form.py"],
 }
 SWAPS = {
     ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
@@ -58,11 +59,34 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return found
 
 
+def _inert(tree: ast.AST) -> set[int]:
+    """Nodes whose change changes nothing at run time: docstrings, annotations (strings under
+    ``from __future__ import annotations``) and decorator arguments (``dataclass(frozen=True)``)."""
+    roots = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            roots.extend(node.decorator_list)
+            roots.extend(arg.annotation for arg in (*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs,
+                                                    node.args.vararg, node.args.kwarg) if arg and arg.annotation)
+            if node.returns:
+                roots.append(node.returns)
+        elif isinstance(node, ast.ClassDef):
+            roots.extend(node.decorator_list)
+        elif isinstance(node, ast.AnnAssign):
+            roots.append(node.annotation)
+    inert = _docstrings(tree)
+    for root in roots:
+        inert.update(id(child) for child in ast.walk(root))
+    return inert
+
+
 def _sites(tree: ast.AST) -> list[tuple[ast.AST, str]]:
     """Every place one mutation applies, as (node, what changes)."""
-    skip = _docstrings(tree)
+    skip = _inert(tree)
     sites = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, (ast.BinOp, ast.BoolOp)) and type(node.op) in SWAPS:
             sites.append((node, f"{type(node.op).__name__} → {SWAPS[type(node.op)].__name__}"))
         elif isinstance(node, ast.Compare):
@@ -71,7 +95,7 @@ def _sites(tree: ast.AST) -> list[tuple[ast.AST, str]]:
                     sites.append((node, f"{position}:{type(op).__name__} → {SWAPS[type(op)].__name__}"))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             sites.append((node, "not removed"))
-        elif isinstance(node, ast.Constant) and id(node) not in skip:
+        elif isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 sites.append((node, f"{node.value} → {not node.value}"))
             elif isinstance(node.value, (int, float)) and not isinstance(node.value, bool):

@@ -116,9 +116,9 @@ def question_points(form: CompiledForm, state: FormState, node: Node, index: Ind
     if answer == "":
         return None
     if node.score is not None:
-        value, problem = state.evaluate_in(node.score, node, index, typed(node, answer))
+        value, _problem = state.evaluate_in(node.score, node, index, typed(node, answer))   # blank when it fails
         number = to_number(value)
-        if problem or math.isnan(number):
+        if math.isnan(number):
             return None
         return max(0.0, min(number, node.max_score)), node.max_score
     scores = {choice.name: choice.score for choice in form.choices.get(node.list_name or "", [])}

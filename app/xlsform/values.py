@@ -72,7 +72,7 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
     """The canonical stored string for what the respondent entered; InputError if it is not valid
     for the question's type. An empty answer is ``""``."""
     if isinstance(raw, list):
-        items = [item.strip() for item in raw if item and item.strip()]
+        items = [item.strip() for item in raw if item.strip()]
         text = " ".join(items)
     else:
         text = (raw or "").strip() if node.type not in ("text",) else (raw or "")
@@ -116,7 +116,7 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
         return text
     if kind == "date":
         try:
-            return date.fromisoformat(text[:10]).isoformat() if len(text) == 10 else _bad("not_date")
+            return date.fromisoformat(text).isoformat() if len(text) == 10 else _bad("not_date")
         except ValueError:
             raise InputError("not_date") from None
     if kind == "time":
@@ -168,7 +168,7 @@ def _fmt(number: float) -> str:
 
 def typed(node: Node, stored: str | None) -> Any:
     """The value an expression sees: numbers for numeric types, dates for dates, else the string."""
-    if stored is None or stored == "":
+    if not stored:
         return ""
     if node.type in ("integer", "decimal", "range"):
         number = finite(stored)

@@ -183,3 +183,17 @@ def test_ban_indicators_by_hand():
     assert results["IP2"].value is None                                       # not applicable
     assert (results["ID4"].value, results["ID4"].rating) == (75.0, "amber")  # 12+8+6+4 of 40; green from 80
     assert (results["IF5"].value, results["IF5"].rating) == (45.0, "red")    # 90,000 of 200,000
+
+
+def test_a_country_ratio_leaves_out_a_response_without_a_numerator():
+    form = _form()
+    responses = [score_response(form, FormState(form, answers))
+                 for answers in ({"num": "3", "den": "4"}, {"den": "10"})]
+    country = aggregate(form, responses)
+    assert country["R1"].value == 75.0 and country["R1"].denominator == 4.0
+
+
+@pytest.mark.parametrize("band,value,problem", [("1000000000", 1e9, None), ("1000000000.5", None, "out_of_range")])
+def test_the_largest_value_that_means_something(band, value, problem):
+    result = _scores({"band": band}, ["B1"])["B1"]
+    assert (result.value, result.problem) == (value, problem)

@@ -121,3 +121,27 @@ def test_finite(text, low, high, expected):
 ])
 def test_typed(name, stored, value):
     assert typed(_form().by_name[name], stored) == value
+
+
+def test_a_range_whose_start_is_not_a_multiple_of_its_step():
+    form = CompiledForm(questionnaires.check(workbook(
+        [["type", "name", "label", "parameters"], ["range", "q", "Q", "start=1 end=10 step=3"]]))[0])
+    node = form.by_name["q"]
+    assert [parse_input(form, node, value) for value in ("1", "4", "7", "10")] == ["1", "4", "7", "10"]
+    for value in ("2", "3", "5", "9"):
+        with pytest.raises(InputError):
+            parse_input(form, node, value)
+
+
+def test_decimals_zero_and_decimals_beyond_the_limit():
+    form = CompiledForm(questionnaires.check(workbook(
+        [["type", "name", "label", "parameters"], ["decimal", "q", "Q", "decimals=0"]]))[0])
+    node = form.by_name["q"]
+    assert number_bounds(node)[2] == 0 and parse_input(form, node, "12") == "12"
+    with pytest.raises(InputError) as caught:
+        parse_input(form, node, "1.5")
+    assert caught.value.params == (0,)
+    node.parameters = {"decimals": "11"}   # stored before the upload check refused it: the default applies
+    assert number_bounds(node)[2] == DECIMALS
+    node.parameters = {"decimals": "10"}
+    assert number_bounds(node)[2] == 10

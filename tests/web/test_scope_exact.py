@@ -39,6 +39,18 @@ def test_scope_of_each_role(user, expected):
     assert scope_of(user) == expected
 
 
+@pytest.mark.parametrize("user", [
+    None, _user((Role.ADMIN, None, None), active=False), _user((Role.ADMIN, None, None), authenticated=False),
+    _user((Role.RESPONDENT, None, None)), _user((Role.REVIEWER, None, None)), _user(),
+])
+def test_no_scope_at_all(user):
+    """Compared with literal values, not with ``Scope()``, whose defaults could be wrong too."""
+    scope = scope_of(user)
+    assert scope.admin is False and scope.all_countries is False
+    assert (scope.read_countries, scope.review_countries, scope.auditor_countries, scope.institutions) == \
+        (frozenset(), frozenset(), frozenset(), frozenset())
+
+
 @pytest.fixture
 def world(app, demo, make_user):
     """Every demo response approved but Serbia's; a country auditor for Albania."""
