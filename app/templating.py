@@ -8,7 +8,8 @@ from markupsafe import Markup
 from flask_babel import gettext as _
 
 from app.i18n import LANGUAGES, current_language
-from app.models import CycleStatus, ResponseStatus, Role, VersionStatus
+from app.models import CycleStatus, ResponseStatus, ReviewAction, Role, VersionStatus
+from app.views._form import html_id
 from app.views._render import safe_next
 
 
@@ -54,6 +55,27 @@ def status_label(status) -> str:
     return labels.get((type(status), status.value), str(status))
 
 
+def person(user) -> str:
+    """A person as others read them: their name, else their e-mail address."""
+    if user is None:
+        return _("a former user")
+    return user.name or user.email
+
+
+def review_sentence(event) -> str:
+    """A review step as a sentence: who did what, from which status to which."""
+    who = person(event.actor)
+    sentences = {
+        ReviewAction.SUBMIT: lambda: _("%(who)s submitted the response", who=who),
+        ReviewAction.RETURN: lambda: _("%(who)s returned it for revision", who=who),
+        ReviewAction.APPROVE: lambda: _("%(who)s approved it", who=who),
+        ReviewAction.REOPEN: lambda: _("%(who)s reopened it for review", who=who),
+    }
+    text = sentences[event.action]()
+    return _("%(step)s (%(before)s → %(after)s)", step=text, before=status_label(event.from_status),
+             after=status_label(event.to_status))
+
+
 def country_name(country) -> str:
     """A country's CLDR name in the interface language."""
     return country.name(LANGUAGES[current_language()][1])
@@ -87,6 +109,9 @@ def init_app(app: Flask) -> None:
             filters[name] = _never_failing(filters[name])
     app.jinja_env.globals["field_attrs"] = field_attrs
     app.jinja_env.globals["back_here"] = back_here
+    app.jinja_env.globals["html_id"] = html_id
+    app.jinja_env.globals["person"] = person
+    app.jinja_env.globals["review_sentence"] = review_sentence
     app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.trim_blocks = True

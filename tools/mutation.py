@@ -3,8 +3,8 @@
     .venv/bin/python tools/mutation.py [MODULE ...] [--jobs 2] [--list-survivors]
 
 For each module (default: the four below), every mutant — one operator, comparison, boolean,
-constant or negation changed, one at a time — is written into a copy of the repository and
-the tests that reach that module run against it. A mutant the tests fail on is killed; one
+constant or negation changed, one at a time — is written into a copy of the committed
+repository (HEAD) and the tests that reach that module run against it. A mutant the tests fail on is killed; one
 they pass is a survivor: a change a user could feel that no test notices. Prints the score per
 module (goal: at least 85 % killed) and, with --list-survivors, each survivor's line.
 
@@ -150,9 +150,9 @@ _unparse_identity()
 
 
 def _copy_repository(into: Path) -> None:
-    ignore = shutil.ignore_patterns(".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis",
-                                    "instance", "bench")
-    shutil.copytree(ROOT, into, ignore=ignore, dirs_exist_ok=True)
+    """The committed tree (HEAD), so that edits in progress neither count nor break the run."""
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
 def _run(workdir: Path, tests: list[str]) -> bool:
@@ -170,10 +170,11 @@ def _run(workdir: Path, tests: list[str]) -> bool:
 
 def check(module: str, jobs: int, list_survivors: bool) -> tuple[int, int]:
     tests = TARGETS[module]
-    found = mutants(ROOT / module)
     workdirs = [Path(tempfile.mkdtemp(prefix="matrica-mutation-")) for _ in range(jobs)]
     for workdir in workdirs:
         _copy_repository(workdir)
+    original = (workdirs[0] / module).read_text()
+    found = mutants(workdirs[0] / module)
     free = list(workdirs)
     survivors = []
 
@@ -183,7 +184,7 @@ def check(module: str, jobs: int, list_survivors: bool) -> tuple[int, int]:
             (workdir / module).write_text(mutant.source)
             return mutant, _run(workdir, tests)
         finally:
-            (workdir / module).write_text((ROOT / module).read_text())
+            (workdir / module).write_text(original)
             free.append(workdir)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -196,7 +197,7 @@ def check(module: str, jobs: int, list_survivors: bool) -> tuple[int, int]:
     score = killed / len(found) * 100 if found else 100.0
     print(f"{module:<32} {killed:4d} of {len(found):4d} mutants killed: {score:5.1f} %", flush=True)
     if list_survivors:
-        lines = (ROOT / module).read_text().splitlines()
+        lines = original.splitlines()
         for mutant in survivors:
             print(f"    line {mutant.line:4d}: {mutant.description:<28} {lines[mutant.line - 1].strip()[:90]}")
     return killed, len(found)

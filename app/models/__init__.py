@@ -4,10 +4,13 @@ from app.models.cycle import Cycle, CycleStatus, cycle_institution
 from app.models.org import Country, Institution, InstitutionKind
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response, ResponseStatus
+from app.models.review import (Comment, ReviewAction, ReviewedScore, ReviewEvent, ScoreSnapshot, Thread,
+                               ThreadKind)
 from app.models.user import Role, RoleAssignment, User, UserSession
 
 __all__ = [
-    "Answer", "AuditEvent", "Country", "Cycle", "CycleStatus", "Institution", "InstitutionKind",
-    "Questionnaire", "QuestionnaireVersion", "Response", "ResponseStatus", "Role",
+    "Answer", "AuditEvent", "Comment", "Country", "Cycle", "CycleStatus", "Institution", "InstitutionKind",
+    "Questionnaire", "QuestionnaireVersion", "Response", "ResponseStatus", "ReviewAction", "ReviewEvent",
+    "ReviewedScore", "Role", "ScoreSnapshot", "Thread", "ThreadKind",
     "RoleAssignment", "User", "UserSession", "VersionStatus", "cycle_institution",
 ]

@@ -15,7 +15,10 @@ and an expression evaluated at a node (``FormState.evaluate_in``).
 * ratio indicators: numerator ÷ denominator × factor (no value when the denominator is 0 or
   blank); band indicators: the value of their expression;
 * each is rated by its thresholds (green, amber, else red: ``DEFAULT_THRESHOLDS`` unless the
-  definition says otherwise), and a rating is worth 2 / 1 / 0 points;
+  definition says otherwise), and a rating is worth 2 / 1 / 0 points; a value above the
+  indicator's upper bound (100 % unless the definition says) is shown, flagged, and not rated;
+* an indicator without a value says why: not answered, not applicable, switched off by an
+  answer, or no cases in the period (a ratio whose denominator is 0);
 * an area's score, overall and per section (law & policy, practice): rating points ÷ 2 per
   rated indicator, rated by the same default thresholds, with how many indicators were rated;
 * a country's indicator: ratio ``sum`` (Σ numerators ÷ Σ denominators, never a mean of
@@ -50,6 +53,8 @@ class IndicatorResult:
     numerator: float | None = None
     denominator: float | None = None
     problem: str | None = None     # why there is no value: cannot_compute, not_finite, out_of_range, time_budget
+    reason: str | None = None      # why there is no value otherwise: not_answered, not_applicable, switched_off, no_cases
+    flag: str | None = None        # above_upper: a value beyond the indicator's upper bound, shown but not rated
 
     @property
     def rating_points(self) -> float | None:
@@ -144,12 +149,17 @@ def _number(state: FormState, expression) -> tuple[float | None, str | None]:
     return (number, None) if math.isfinite(number) else (None, "not_finite")
 
 
-def _checked(code: str, value: float | None, thresholds: dict[str, float], **parts) -> IndicatorResult:
-    if value is not None and not math.isfinite(value):
+def _checked(indicator: Indicator, value: float | None, reason: str | None = None, **parts) -> IndicatorResult:
+    code = indicator.code
+    if value is None:
+        return IndicatorResult(code, None, None, reason=reason or "not_answered", **parts)
+    if not math.isfinite(value):
         return IndicatorResult(code, None, None, problem="not_finite", **parts)
-    if value is not None and abs(value) > MAX_VALUE:
+    if abs(value) > MAX_VALUE:
         return IndicatorResult(code, None, None, problem="out_of_range", **parts)
-    return IndicatorResult(code, value, rate(value, thresholds), **parts)
+    if indicator.upper is not None and value > indicator.upper:
+        return IndicatorResult(code, value, None, flag="above_upper", **parts)
+    return IndicatorResult(code, value, rate(value, indicator.thresholds), **parts)
 
 
 def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) -> IndicatorResult:
@@ -158,23 +168,38 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
         denominator, problem_below = _number(state, indicator.denominator)
         if problem or problem_below:
             return IndicatorResult(indicator.code, None, None, problem=problem or problem_below)
-        value = numerator / denominator * indicator.factor if numerator is not None and denominator else None
-        return _checked(indicator.code, value, indicator.thresholds, numerator=numerator, denominator=denominator)
+        if numerator is not None and denominator:
+            value, reason = numerator / denominator * indicator.factor, None
+        else:
+            value, reason = None, "no_cases" if denominator == 0 else "not_answered"
+        return _checked(indicator, value, reason, numerator=numerator, denominator=denominator)
     if indicator.method == "band":
         value, problem = _number(state, indicator.value)
         if problem:
             return IndicatorResult(indicator.code, None, None, problem=problem)
-        return _checked(indicator.code, value, indicator.thresholds)
+        return _checked(indicator, value)
     points = maximum = 0.0
+    relevant = answered = 0
     for name in indicator.questions:
         node = form.by_name[name]
         for index in state.instances(node):
+            path = node_path(node, index)
+            if state.is_relevant(path):
+                relevant += 1
+                answered += state.answer(path) != ""
             scored = question_points(form, state, node, index)
             if scored is not None:
                 points += scored[0]
                 maximum += scored[1]
-    value = points / maximum * 100 if maximum else None
-    return _checked(indicator.code, value, indicator.thresholds, points=points, maximum=maximum)
+    if maximum:
+        return _checked(indicator, points / maximum * 100, points=points, maximum=maximum)
+    reason = "switched_off" if not relevant else "not_applicable" if answered == relevant else "not_answered"
+    return _checked(indicator, None, reason, points=points, maximum=maximum)
+
+
+def rated(indicator: Indicator, value: float) -> IndicatorResult:
+    """A value given for the indicator (a reviewer's), rated as the indicator's own would be."""
+    return _checked(indicator, value)
 
 
 def score_response(form: CompiledForm, state: FormState,
@@ -215,14 +240,18 @@ def aggregate_indicator(indicator: Indicator, results: list[IndicatorResult]) ->
         tops = sum(top for top, _bottom in parts)
         bottoms = sum(bottom for _top, bottom in parts)
         if not bottoms:
-            return IndicatorResult(indicator.code, None, None)
+            return _checked(indicator, None, "no_cases" if parts else _common_reason(results))
         value = tops / bottoms * (indicator.factor if ratio else 100)
         extra = {"numerator": tops, "denominator": bottoms} if ratio else {"points": tops, "maximum": bottoms}
-        return _checked(indicator.code, value, indicator.thresholds, **extra)
+        return _checked(indicator, value, **extra)
     values = [r.value for r in results if r.value is not None]
-    if not values:
-        return IndicatorResult(indicator.code, None, None)
-    return _checked(indicator.code, sum(values) / len(values), indicator.thresholds)
+    return _checked(indicator, sum(values) / len(values) if values else None, _common_reason(results))
+
+
+def _common_reason(results: list[IndicatorResult]) -> str:
+    """Why a country has no value: the one reason all its responses share, else not answered."""
+    reasons = {r.reason for r in results}
+    return reasons.pop() if len(reasons) == 1 and None not in reasons else "not_answered"
 
 
 def aggregate(form: CompiledForm, responses: list[dict[str, IndicatorResult]]) -> dict[str, IndicatorResult]:

@@ -399,8 +399,10 @@ def problems(loaded: Loaded, under: Node | None = None) -> list[Problem]:
     return [item for item in found if item is not None]
 
 
-def submit(actor: User, loaded: Loaded) -> list[Problem]:
-    """Submit if every relevant question is answered and valid; else the problems, nothing changed."""
+def complete(actor: User, loaded: Loaded) -> list[Problem]:
+    """Make the response ready to be submitted: if every relevant question is answered and
+    valid, store the defaults shown in unanswered questions and its progress, and return no
+    problem; else the problems, nothing changed. (Submitting it is a review step.)"""
     _require_editable(loaded)
     problems_left = problems(loaded)
     if problems_left:
@@ -410,11 +412,6 @@ def submit(actor: User, loaded: Loaded) -> list[Problem]:
             loaded.answers[path] = answer_store.insert_answer(actor.id, loaded.id, path, value)
             audit.record(actor, "answer.save", loaded.ref, path, None, value)
     _keep_progress(loaded)
-    response = loaded.response
-    audit.record(actor, "response.submit", response, "status", response.status, ResponseStatus.SUBMITTED)
-    response.status = loaded.status = ResponseStatus.SUBMITTED
-    response.submitted_at = utcnow()
-    db.session.flush()
     return []
 
 

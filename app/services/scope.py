@@ -9,7 +9,7 @@ Access levels:
 * ``read``   — see it (admin: all; auditor: their countries or all, approved responses only;
   reviewer: their countries; respondent: their institution);
 * ``answer`` — fill a response (respondents of its institution);
-* ``review`` — comment, return, approve (reviewers of its country).
+* ``review`` — comment, score, return, approve (reviewers of its country, and admins).
 """
 from __future__ import annotations
 
@@ -78,6 +78,8 @@ def _institution_filter(scope: Scope, access: Access):
     if access == "answer":
         return _among(_INSTITUTION.c.id, scope.institutions) if scope.institutions else false()
     if access == "review":
+        if scope.admin:
+            return true()
         return _among(_INSTITUTION.c.country_id, scope.review_countries) if scope.review_countries else false()
     if scope.admin or scope.all_countries:
         return true()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.scoring import AreaResult, IndicatorResult, aggregate, question_points, score_areas, score_response
+from app.scoring import (AreaResult, IndicatorResult, aggregate, question_points, rated, score_areas,
+                         score_response)
 from app.xlsform.compiled import CompiledForm, Node
 from app.xlsform.state import FormState, Index
 
-__all__ = ["AreaResult", "IndicatorResult", "areas", "country", "indicators", "needs_evidence"]
+__all__ = ["AreaResult", "IndicatorResult", "areas", "country", "indicators", "needs_evidence", "rated"]
 
 
 def indicators(form: CompiledForm, state: FormState, codes: Iterable[str] | None = None) -> dict[str, IndicatorResult]:

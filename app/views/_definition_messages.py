@@ -60,6 +60,7 @@ def describe(issue: Issue) -> str:
         "bad_aggregate": lambda: _("The aggregate must be sum or mean."),
         "missing_expression": lambda: _("The %(column)s expression is required for this method.", column=p["column"]),
         "bad_thresholds": lambda: _("Thresholds are written like: green>=75; amber>=50"),
+        "one_threshold": lambda: _("“%(value)s” names one band only; the other keeps its default (%(default)s %%).", value=p["value"], default=p["default"]),
         "unknown_indicator": lambda: _("The indicator “%(indicator)s” is not on the indicators sheet.", indicator=p["indicator"]),
         "nothing_to_score": lambda: _("The question feeds an indicator but has no score: give its choices a score or write a score expression."),
         "max_score_needed": lambda: _("A score expression needs a max_score."),

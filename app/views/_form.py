@@ -10,6 +10,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from app.models import ThreadKind
 from app.services import scores
 from app.services.scores import IndicatorResult
 from app.services.responses import Loaded, Outcome
@@ -50,6 +51,7 @@ class QuestionView:
     error: str | None = None
     outcome: Outcome | None = None
     display: str = ""          # calculated value or read-only answer, shown as text
+    threads: list = field(default_factory=list)   # review comments on this answer
 
     @property
     def kind(self) -> str:
@@ -65,8 +67,10 @@ class QuestionView:
         return " ".join(ids)
 
 
-def _text(loaded: Loaded, texts: dict[str, str], language: str, node: Node | None = None,
-          index: Index = ()) -> Text:
+def text_of(loaded: Loaded, texts: dict[str, str], language: str, node: Node | None = None,
+            index: Index = ()) -> Text:
+    """A text of the questionnaire in ``language`` (else its default language, marked), with
+    ``${name}`` references filled in when a node is given."""
     text, fallback = loaded.form.text(texts, language)
     if node is not None:
         text = loaded.state.interpolate(text, node, index)
@@ -119,9 +123,9 @@ class QuestionContext:
 
 def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:
     if code == "required":
-        return _text(loaded, node.required_message, language).text or _("This question needs an answer.")
+        return text_of(loaded, node.required_message, language).text or _("This question needs an answer.")
     if code == "constraint":
-        return _text(loaded, node.constraint_message, language).text or _("This answer is not allowed here.")
+        return text_of(loaded, node.constraint_message, language).text or _("This answer is not allowed here.")
     return input_error(code, params)
 
 
@@ -134,8 +138,8 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     value = state.answer(path) if posted is None else (" ".join(posted) if isinstance(posted, list) else posted)
     view = QuestionView(
         node=node, index=index, path=path, id=html_id(path),
-        label=_text(loaded, node.label, language, node, index),
-        hint=_text(loaded, node.hint, language, node, index) if node.hint else None,
+        label=text_of(loaded, node.label, language, node, index),
+        hint=text_of(loaded, node.hint, language, node, index) if node.hint else None,
         value=value, selected=value.split() if node.type in ("select_multiple", "rank", "select_one") else [],
         evidence=(posted_evidence if posted_evidence is not None else (answer.evidence if answer else "")) or "",
         version=outcome.version if outcome and outcome.status == "conflict" else (answer.version if answer else 0),
@@ -144,7 +148,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
         error=error, outcome=outcome,
     )
     if node.list_name:
-        view.choices = [(c.name, _text(loaded, c.label, language)) for c in state.choices(node, index)]
+        view.choices = [(c.name, text_of(loaded, c.label, language)) for c in state.choices(node, index)]
     if node.type == "calculate" or not view.editable:
         view.display = _display(loaded, node, path, value, language)
     return view
@@ -197,7 +201,7 @@ def view_of(loaded: Loaded, node: Node, index: Index, language: str, errors: dic
         return question(loaded, node, index, language, error=errors.get(path), outcome=outcomes.get(path),
                         posted=raw[0] if raw else None, posted_evidence=raw[1] if raw else None)
     view = NodeView(node, index, path, html_id(path), loaded.state.is_relevant(path),
-                    _text(loaded, node.label, language, node, index) if node.label else None)
+                    text_of(loaded, node.label, language, node, index) if node.label else None)
     if node.kind == "group":
         view.children = [view_of(loaded, child, index, language, errors, outcomes, posted) for child in node.children]
     else:
@@ -206,6 +210,19 @@ def view_of(loaded: Loaded, node: Node, index: Index, language: str, errors: dic
                                     for child in node.children]) for number in range(1, count + 1)]
         view.can_add = loaded.editable and node.repeat_count is None
     return view
+
+
+def attach_threads(views: list[Any], threads: dict) -> list[Any]:
+    """Give each question view its review threads (``review.threads`` of the response)."""
+    todo = list(views)
+    while todo:
+        view = todo.pop()
+        if isinstance(view, QuestionView):
+            view.threads = threads.get((ThreadKind.QUESTION, view.path), [])
+        else:
+            todo.extend(view.children)
+            todo.extend(child for _number, children in view.instances for child in children)
+    return views
 
 
 def tree(loaded: Loaded, page: Node, language: str, errors: dict[str, str] | None = None,
@@ -230,9 +247,9 @@ class IndicatorRow:
 
 def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[IndicatorRow]:
     results = scores.indicators(loaded.form, loaded.state, codes)
-    return [IndicatorRow(code, _text(loaded, loaded.form.indicators[code].label, language),
+    return [IndicatorRow(code, text_of(loaded, loaded.form.indicators[code].label, language),
                          loaded.form.indicators[code].method, result) for code, result in results.items()]
 
 
 __all__ = ["IndicatorRow", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
-           "problem_message", "question", "tree", "view_of"]
+           "attach_threads", "problem_message", "question", "text_of", "tree", "view_of"]

@@ -34,5 +34,22 @@ def error_message(code: str) -> str:
         "open_needs_version": _("Pin a published questionnaire version before opening the cycle."),
         "institution_unknown": _("One of the chosen institutions does not exist."),
         "institution_has_answers": _("An institution whose response already holds answers cannot be removed from the cycle."),
+        "status_moved": _("Someone else moved this response on meanwhile (another tab or another reviewer). "
+                          "Nothing was changed; the page shows where it stands now."),
+        "not_allowed": _("Your account does not have access to this page or action."),
+        "not_found": _("The page you asked for does not exist, or you do not have access to it."),
+        "summary_required": _("Write a summary for the institution: what to correct or complete."),
+        "reason_required": _("Give the reason."),
+        "comment_required": _("Write the comment first."),
+        "text_too_long": _("The text is too long (at most 5,000 characters)."),
+        "problems_left": _("Required answers are still missing or not valid; return the response instead of approving it."),
+        "approved_locked": _("This response is approved and locked."),
+        "not_submitted": _("Comments open once the response is submitted."),
+        "not_under_review": _("Scores are reviewed while the response waits for review."),
+        "unknown_target": _("That question or indicator is not part of this response."),
+        "unknown_thread": _("That thread does not exist."),
+        "score_out_of_range": _("The reviewed score must be from 0 to 100."),
+        "submitted_read_only": _("This response is submitted and read-only until a reviewer returns it."),
+        "cycle_not_open": _("The cycle is not open for answers."),
     }
     return messages.get(code, _("The request could not be completed."))

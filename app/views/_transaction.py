@@ -7,7 +7,7 @@ from typing import TypeVar
 from flask import flash
 
 from app.extensions import db
-from app.services.errors import ServiceError
+from app.services.errors import NotAllowed, NotFound, ServiceError
 from app.views._messages import error_message
 
 T = TypeVar("T")
@@ -17,9 +17,13 @@ REFUSED = object()   # what ``commit_or_report`` returns when the service refuse
 def commit_or_report(call: Callable[[], T], report: Callable[[str], object] | None = None) -> T | object:
     """Run ``call`` (a use case that flushes, never commits) and commit; when the service refuses
     (a ``ServiceError``), roll back, hand the localised reason to ``report`` (a field's
-    ``errors.append``; by default a flashed error) and return ``REFUSED``."""
+    ``errors.append``; by default a flashed error) and return ``REFUSED``. What the user may not
+    see or do (``NotFound``, ``NotAllowed``) goes on to the error handler: 404 or 403."""
     try:
         result = call()
+    except (NotFound, NotAllowed):
+        db.session.rollback()
+        raise   # 404 and 403, as the scoping function said (one handler maps them)
     except ServiceError as exc:
         db.session.rollback()
         (report or flash_error)(error_message(exc.code))

@@ -10,11 +10,14 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import current_language
-from app.models import Cycle, Response, ResponseStatus
-from app.services import response_list
+from app.models import Cycle, Response, ResponseStatus, ReviewAction
+from app.services import response_list, review
 from app.services import responses as service
+from app.services.errors import ServiceError
 from app.services.scope import get_scoped, scoped
-from app.views import _form
+from app.views import _form, _notices as notices
+from app.views import review as review_views
+from app.views._messages import error_message
 from app.views._render import render
 from app.views.auth import signed_in
 
@@ -22,6 +25,8 @@ bp = Blueprint("responses", __name__, url_prefix="/responses")
 
 
 def _status_message(code: str) -> str:
+    if code in ("status_moved", "not_allowed"):
+        return error_message(code)
     return {
         "approved_locked": _("This response is approved and locked."),
         "submitted_read_only": _("This response is submitted and read-only until a reviewer returns it."),
@@ -70,7 +75,10 @@ def show(response_id: int):
     pages = _pages(loaded)
     can_answer = _can_answer(response)
     return render("responses/show.html", response=response, loaded=loaded, pages=pages, can_answer=can_answer,
-                  problems=len(service.problems(loaded)))
+                  problems=len(service.problems(loaded)), lock=review_views.lock_reason(response),
+                  open_threads=review.open_threads([response.id]).get(response.id, 0),
+                  returned=review.last_event(response.id, ReviewAction.RETURN)
+                  if response.status == ResponseStatus.RETURNED else None)
 
 
 def _can_answer(response: Response) -> bool:
@@ -117,14 +125,14 @@ def _page_or_404(loaded: service.Loaded, number: int):
 def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, status=200, message=None):
     page = _page_or_404(loaded, number)
     language = current_language()
-    nodes = _form.tree(loaded, page, language, errors, outcomes, posted)
+    nodes = _form.attach_threads(_form.tree(loaded, page, language, errors, outcomes, posted), review.threads(loaded.id))
     pages = _pages(loaded)
     context = dict(
         response=loaded.response, loaded=loaded, page=page, number=number, pages=pages,
         ctx=_form.QuestionContext(loaded.id, number),
         page_label=pages[number - 1]["label"], nodes=nodes, applies=pages[number - 1]["applies"], editable=loaded.editable,
         indicators=_form.indicator_rows(loaded, loaded.form.indicators_on(page), language),
-        progress=loaded.state.progress(page), message=message,
+        progress=loaded.state.progress(page), message=message, lock=review_views.lock_reason(loaded.response),
         error_count=len(errors or {}) + sum(1 for o in (outcomes or {}).values() if o.status == "conflict"),
     )
     return render("responses/page.html", status=status, **context)
@@ -258,8 +266,10 @@ def autosave(response_id: int):
     progress = pages = None
     if changes.sections is not None:
         progress, pages = loaded.state.progress(loaded.form.pages[number - 1]), _pages(loaded, set(changes.sections))
-    body = _autosave_reply(view, context, status_text,
-                           changed=[_form.view_of(loaded, n, i, language) for n, i in changes.nodes],
+    changed = [_form.view_of(loaded, n, i, language) for n, i in changes.nodes]
+    if changed:   # drawn again whole: with their review comments
+        _form.attach_threads(changed, review.threads(loaded.id))
+    body = _autosave_reply(view, context, status_text, changed=changed,
                            progress=progress, pages=pages,
                            indicators=_form.indicator_rows(loaded, changes.indicators, language))
     return _fragment(body, 200)
@@ -294,13 +304,14 @@ def submit(response_id: int):
         problems = service.problems(loaded)
     else:
         try:
-            problems = service.submit(signed_in(), loaded)
-        except service.ResponseError as exc:
+            problems = review.submit(signed_in(), loaded, request.form.get("version", type=int))
+        except ServiceError as exc:
             db.session.rollback()
             flash(_status_message(exc.code), "error")
             return redirect(url_for("responses.show", response_id=response_id))
         if not problems:
             db.session.commit()
+            notices.send(loaded.response, ReviewAction.SUBMIT)
             flash(_("The response is submitted. It is read-only now, unless a reviewer returns it to you."), "success")
             return redirect(url_for("responses.show", response_id=response_id))
         db.session.rollback()

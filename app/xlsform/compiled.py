@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from app.xlsform.definition import (MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters, normalise_type,
-                                    parse_thresholds)
+from app.xlsform.definition import (DEFAULT_THRESHOLDS, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
+                                    normalise_type, parse_thresholds)
 from app.xlsform.expressions import Expression, parse_or_broken
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
@@ -89,6 +89,7 @@ class Indicator:
     value: Expression | None
     thresholds: dict[str, float]
     aggregate: str
+    upper: float | None = None    # a value above it is flagged, never rated (100 % unless the definition says)
     questions: list[str] = field(default_factory=list)
 
     def references(self) -> set[str]:
@@ -105,9 +106,6 @@ class Area:
     code: str
     order: float
     label: dict[str, str]
-
-
-DEFAULT_THRESHOLDS = {"green": 75.0, "amber": 50.0}
 
 
 class CompiledForm:
@@ -142,8 +140,9 @@ class CompiledForm:
                 denominator=parse_or_broken(row["denominator"]) if method == "ratio" else None,
                 factor=float(row.get("factor") or (100 if method == "ratio" else 1)),
                 value=parse_or_broken(row["value"]) if method == "band" else None,
-                thresholds=parse_thresholds(row.get("thresholds", "")) or dict(DEFAULT_THRESHOLDS),
-                aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"))
+                thresholds=dict(DEFAULT_THRESHOLDS) | (parse_thresholds(row.get("thresholds", "")) or {}),
+                aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"),
+                upper=float(row["upper"]) if row.get("upper") else (None if method == "band" else 100.0))
         for node in self.by_name.values():
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)

@@ -32,7 +32,7 @@ KNOWN = {
     "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
-                   "thresholds", "aggregate"},
+                   "thresholds", "aggregate", "upper"},
     "areas": {"code", "order", "label"},
 }
 ALIASES = {
@@ -74,6 +74,7 @@ SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
 AGGREGATES = {"", "sum", "mean"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
+DEFAULT_THRESHOLDS = {"green": 75.0, "amber": 50.0}   # percent; an indicator's `thresholds` overrides them
 # What one questionnaire may hold, so that no upload can exhaust a worker's stack, memory or time.
 MAX_GROUP_DEPTH = 20        # groups and repeats inside one another
 MAX_REPEAT_DEPTH = 3        # repeats inside one another
@@ -546,9 +547,15 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
                 b.error(ind_name, row, col("indicators", column), "unknown_reference", name=reference)
         if indicator.get("factor") and _number(indicator["factor"]) is None:
             b.error(ind_name, row, col("indicators", "factor"), "score_not_number", value=indicator["factor"])
+        if indicator.get("upper") and _number(indicator["upper"]) is None:
+            b.error(ind_name, row, col("indicators", "upper"), "score_not_number", value=indicator["upper"])
         thresholds = indicator.get("thresholds", "")
         if thresholds and parse_thresholds(thresholds) is None:
             b.error(ind_name, row, col("indicators", "thresholds"), "bad_thresholds", value=thresholds)
+        elif thresholds and len(parse_thresholds(thresholds)) == 1:
+            band = next(iter(parse_thresholds(thresholds)))
+            b.warn(ind_name, row, col("indicators", "thresholds"), "one_threshold", value=thresholds,
+                   band=band, default=_fmt(DEFAULT_THRESHOLDS["amber" if band == "green" else "green"]))
     fed: set[str] = set()
     for record in definition["survey"]:
         code = record.get("indicator", "")

@@ -95,7 +95,8 @@ def test_thresholds_the_questionnaire_sets(answer, rating):
 
 @pytest.mark.parametrize("num,den,value,rating", [
     ("3", "4", 75.0, "green"), ("1", "2", 50.0, "amber"), ("49", "100", 49.0, "red"), ("0", "5", 0.0, "red"),
-    ("3", "0", None, None), ("", "4", None, None), ("3", "", None, None), ("8", "4", 200.0, "green"),
+    ("3", "0", None, None), ("", "4", None, None), ("3", "", None, None), ("8", "4", 200.0, None),
+    ("4", "4", 100.0, "green"),
 ])
 def test_ratio_indicator(num, den, value, rating):
     answers = {k: v for k, v in (("num", num), ("den", den)) if v}
@@ -197,3 +198,39 @@ def test_a_country_ratio_leaves_out_a_response_without_a_numerator():
 def test_the_largest_value_that_means_something(band, value, problem):
     result = _scores({"band": band}, ["B1"])["B1"]
     assert (result.value, result.problem) == (value, problem)
+
+
+@pytest.mark.parametrize("answers,code,reason", [
+    ({"num": "3", "den": "0"}, "R1", "no_cases"), ({"den": "4"}, "R1", "not_answered"), ({}, "R1", "not_answered"),
+    ({"q1": "na", "q2": "na"}, "P1", "not_applicable"), ({"q1": "na"}, "P1", "not_answered"),
+    ({}, "P1", "not_answered"), ({}, "B1", "not_answered"),
+])
+def test_an_indicator_without_a_value_says_why(answers, code, reason):
+    result = _scores(answers, [code])[code]
+    assert result.value is None and result.rating is None and result.reason == reason
+
+
+def test_an_indicator_switched_off_says_so():
+    form = CompiledForm(questionnaires.check(workbook(
+        [["type", "name", "label", "indicator", "relevant"], ["select_one ypn", "gate", "Gate", "", ""],
+         ["select_one ypn", "q", "Q", "X1", "${gate} = 'yes'"]], choices=YPN,
+        extra={"indicators": [["code", "area", "section", "label"], ["X1", "a", "practice", "X1"]],
+               "areas": [["code", "label"], ["a", "A"]]}))[0])
+    assert score_response(form, FormState(form, {"gate": "no", "q": "yes"}))["X1"].reason == "switched_off"
+
+
+def test_a_value_above_the_upper_bound_is_flagged_and_not_rated():
+    result = _scores({"num": "5", "den": "4"}, ["R1"])["R1"]
+    assert (result.value, result.rating, result.flag) == (125.0, None, "above_upper")
+    assert _scores({"band": "250"}, ["B1"])["B1"].rating == "green"   # a band has no upper bound by default
+
+
+def test_a_threshold_that_names_one_band_is_a_located_warning():
+    data = workbook([["type", "name", "label", "indicator"], ["select_one ypn", "q", "Q", "X1"]], choices=YPN,
+                    extra={"indicators": [["code", "area", "section", "label", "thresholds"],
+                                          ["X1", "a", "practice", "X1", "green>=90"]],
+                           "areas": [["code", "label"], ["a", "A"]]})
+    definition, issues = questionnaires.check(data)
+    warning = next(i for i in issues if i.code == "one_threshold")
+    assert warning.warning and warning.row == 2 and warning.params["default"] == "50"
+    assert CompiledForm(definition).indicators["X1"].thresholds == {"green": 90.0, "amber": 50.0}
