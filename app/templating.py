@@ -76,6 +76,27 @@ def review_sentence(event) -> str:
              after=status_label(event.to_status))
 
 
+def aggregation(indicator) -> str:
+    """How a country's figure of ``indicator`` is made from its institutions', in words."""
+    if indicator.aggregate == "sum" and indicator.method == "ratio":
+        return _("sum of numerators ÷ sum of denominators")
+    if indicator.aggregate == "sum" and indicator.method == "points":
+        return _("sum of points ÷ sum of maxima")
+    return _("mean of the institutions' values")
+
+
+def country_label(country) -> str:
+    """A country's name where countries are compared: Kosovo carries the asterisk of the
+    designation footnote (``kosovo_footnote``)."""
+    name = country_name(country)
+    return f"{name}*" if country.code == "XK" else name
+
+
+def kosovo_footnote() -> str:
+    return _("*This designation is without prejudice to positions on status, and is in line with UNSCR "
+             "1244/1999 and the ICJ Opinion on the Kosovo declaration of independence.")
+
+
 def country_name(country) -> str:
     """A country's CLDR name in the interface language."""
     return country.name(LANGUAGES[current_language()][1])
@@ -111,6 +132,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["back_here"] = back_here
     app.jinja_env.globals["html_id"] = html_id
     app.jinja_env.globals["person"] = person
+    app.jinja_env.globals["aggregation"] = aggregation
+    app.jinja_env.globals["country_label"] = country_label
+    app.jinja_env.globals["kosovo_footnote"] = kosovo_footnote
     app.jinja_env.globals["review_sentence"] = review_sentence
     app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.globals["country_name"] = country_name

@@ -197,9 +197,16 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
     return _checked(indicator, None, reason, points=points, maximum=maximum)
 
 
-def rated(indicator: Indicator, value: float) -> IndicatorResult:
-    """A value given for the indicator (a reviewer's), rated as the indicator's own would be."""
-    return _checked(indicator, value)
+def rated(indicator: Indicator, value: float, own: IndicatorResult | None = None) -> IndicatorResult:
+    """A value given for the indicator (a reviewer's), rated as the indicator's own would be.
+    With the response's own result, its weight in a country's sum is kept: a ratio keeps its
+    denominator and a points indicator its maximum, the numerator or points following the value."""
+    parts = {}
+    if own is not None and indicator.method == "ratio" and own.denominator:
+        parts = {"numerator": value * own.denominator / indicator.factor, "denominator": own.denominator}
+    elif own is not None and indicator.method == "points" and own.maximum:
+        parts = {"points": value / 100 * own.maximum, "maximum": own.maximum}
+    return _checked(indicator, value, **parts)
 
 
 def score_response(form: CompiledForm, state: FormState,

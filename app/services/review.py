@@ -282,8 +282,7 @@ def with_reviewed(form, results: dict[str, IndicatorResult], reviewed: dict[str,
     merged = dict(results)
     for code, score in reviewed.items():
         if code in form.indicators:
-            indicator = form.indicators[code]
-            merged[code] = scores.rated(indicator, score.value)
+            merged[code] = scores.rated(form.indicators[code], score.value, results.get(code))
     return merged
 
 
