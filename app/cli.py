@@ -11,6 +11,7 @@ from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app import demo
 from app.extensions import db
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
 from app.services import cycles, org, questionnaires, users
@@ -71,8 +72,10 @@ def demo_logins() -> str:
     return "\n".join(lines)
 
 
-def load_demo() -> list[str]:
-    """Create the demo data where it is missing; running it again changes nothing."""
+def load_demo(with_history: bool = True) -> list[str]:
+    """Create the demo data where it is missing; running it again changes nothing.
+    ``with_history``: also the reviewed 2025 cycle and a response waiting for review (what
+    shows sheets, charts and queues on the first run; the test suite builds its own)."""
     done: list[str] = []
     countries: dict[str, Country] = {c.code: c for c in db.session.scalars(select(Country))}
     for code in DEMO_COUNTRIES:
@@ -107,6 +110,14 @@ def load_demo() -> list[str]:
         if ban is not None:
             cycles.set_status(None, cycle, CycleStatus.OPEN)
         done.append(f"cycle {DEMO_CYCLE}")
+    if with_history and ban is not None:
+        everyone = [i for code in DEMO_INSTITUTIONS for i in db.session.scalars(
+            select(Institution).where(Institution.country_id == countries[code].id).order_by(Institution.id))]
+        reviewers = {"RS": users.find_user("reviewer.rs@example.org"), "*": users.find_user("admin@example.org")}
+        done += demo.load_past_cycle(ban, everyone, reviewers, DEMO_PASSWORD)
+        second = db.session.scalars(select(Institution).where(
+            Institution.name == DEMO_INSTITUTIONS["RS"][1][1])).one()
+        done += demo.load_waiting_response(cycle, second, DEMO_PASSWORD)
     return done
 
 

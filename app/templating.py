@@ -97,9 +97,15 @@ def kosovo_footnote() -> str:
              "1244/1999 and the ICJ Opinion on the Kosovo declaration of independence.")
 
 
+# Where CLDR's short name is not the one the region's own reports use.
+_OFFICIAL_NAMES = {("en", "BA"): "Bosnia and Herzegovina"}
+
+
 def country_name(country) -> str:
-    """A country's CLDR name in the interface language."""
-    return country.name(LANGUAGES[current_language()][1])
+    """A country's name in the interface language: CLDR's, or the official short name the
+    region's reports use where CLDR abbreviates ("Bosnia & Herzegovina")."""
+    language = current_language()
+    return _OFFICIAL_NAMES.get((language, country.code)) or country.name(LANGUAGES[language][1])
 
 
 def back_here() -> str:

@@ -124,7 +124,7 @@ def runner(app):
 def demo(app) -> dict:
     """The demo world (countries, institutions, the five demo users, one cycle)."""
     with app.app_context():
-        load_demo()
+        load_demo(with_history=False)
         db.session.commit()
         institutions = {i.name: i.id for i in db.session.scalars(db.select(Institution))}
         countries = {c.code: c.id for c in db.session.scalars(db.select(Country))}

@@ -60,10 +60,11 @@ class Listing:
 
 
 def listing(user, filters: Filters = Filters(), page: int = 1, size: int = PAGE_SIZE,
-            hide_planned: bool = False) -> Listing:
-    """The responses ``user`` may read that match ``filters``, page ``page`` (past the last
-    page: the last), newest deadline first, then by country and institution."""
-    query = (scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
+            hide_planned: bool = False, waiting_longest_first: bool = False, access: str = "read") -> Listing:
+    """The responses ``user`` may access as ``access`` that match ``filters``, page ``page`` (past
+    the last page: the last), newest deadline first, then by country and institution — or, for
+    a queue, those submitted longest ago first."""
+    query = (scoped(user, Response, access).join(Cycle, Response.cycle_id == Cycle.id)
              .join(Country, Institution.country_id == Country.id))
     if filters.cycle is not None:
         query = query.where(Response.cycle_id == filters.cycle)
@@ -80,7 +81,8 @@ def listing(user, filters: Filters = Filters(), page: int = 1, size: int = PAGE_
     rows = db.session.scalars(
         query.options(contains_eager(Response.cycle).joinedload(Cycle.questionnaire_version),
                       contains_eager(Response.institution).contains_eager(Institution.country))
-        .order_by(Cycle.deadline.desc(), Country.code, Institution.name, Response.id)
+        .order_by(*((Response.submitted_at, Response.id) if waiting_longest_first else
+                    (Cycle.deadline.desc(), Country.code, Institution.name, Response.id)))
         .limit(size).offset((page - 1) * size)).unique().all()
     return Listing([Row(r, p) for r, p in zip(rows, _progress(rows))], total, page, size)
 
@@ -118,6 +120,20 @@ def _empty_progress(form: CompiledForm) -> tuple[int, int]:
     return FormState(form, {}, whole=True).progress()
 
 
+def status_counts(user) -> list[tuple[Cycle, dict[ResponseStatus, int]]]:
+    """Per cycle the reader sees (newest first): how many responses stand at each status."""
+    rows = db.session.execute(scoped(user, Response).join(Cycle, Response.cycle_id == Cycle.id)
+                              .where(Cycle.status != CycleStatus.PLANNED)
+                              .with_only_columns(Response.cycle_id, Response.status, func.count())
+                              .group_by(Response.cycle_id, Response.status)).all()
+    counts: dict[int, dict[ResponseStatus, int]] = {}
+    for cycle_id, status, count in rows:
+        counts.setdefault(cycle_id, {})[ResponseStatus(status)] = count
+    cycles = db.session.scalars(select(Cycle).where(Cycle.id.in_(counts)).order_by(Cycle.period_start.desc())) \
+        if counts else []
+    return [(cycle, counts[cycle.id]) for cycle in cycles]
+
+
 def choices(user) -> dict[str, list]:
     """What the filters offer the reader: cycles, countries and institutions in their scope."""
     return {
@@ -129,4 +145,4 @@ def choices(user) -> dict[str, list]:
     }
 
 
-__all__ = ["Filters", "Listing", "PAGE_SIZE", "Row", "choices", "listing"]
+__all__ = ["Filters", "Listing", "PAGE_SIZE", "Row", "choices", "listing", "status_counts"]

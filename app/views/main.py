@@ -9,8 +9,8 @@ from sqlalchemy import func
 from app.extensions import db
 from app.forms.auth import ProfileForm
 from app.i18n import LANGUAGES, normalise_language
-from app.models import Country, Institution
-from app.services import response_list
+from app.models import Country, Institution, ResponseStatus
+from app.services import response_list, review
 from app.services import users
 from app.services.scope import scope_of, scoped
 from app.views._render import render, safe_next
@@ -25,12 +25,23 @@ def home():
     user = signed_in()
     scope = scope_of(user)
     listing = response_list.listing(user, size=HOME_ROWS, hide_planned=True)
+    # Who waits on whom: reviewers see what waits for their review, oldest first; respondents
+    # what was returned to them; everyone who reviews or oversees, where each cycle stands.
+    waiting = response_list.listing(user, response_list.Filters(status=ResponseStatus.SUBMITTED), size=HOME_ROWS,
+                                    waiting_longest_first=True, access="review") \
+        if scope.review_countries or scope.admin else None
+    returned = response_list.listing(user, response_list.Filters(status=ResponseStatus.RETURNED), size=HOME_ROWS,
+                                     access="answer") if scope.institutions else None
+    open_threads = review.open_threads([row.response.id for row in listing.rows])
     countries = db.session.scalars(scoped(user, Country).order_by(Country.code)).all()
     institution_counts = dict(db.session.execute(
         scoped(user, Institution).with_only_columns(Institution.country_id, func.count())
         .group_by(Institution.country_id)).all())
     return render("main/home.html", scope=scope, listing=listing, countries=countries,
-                  institution_counts=institution_counts, assignments=users.account_of(user).roles)
+                  institution_counts=institution_counts, assignments=users.account_of(user).roles,
+                  waiting=waiting, returned=returned, open_threads=open_threads,
+                  cycle_counts=response_list.status_counts(user) if not scope.institutions or scope.admin else [],
+                  statuses=list(ResponseStatus))
 
 
 HOME_ROWS = 10   # the rest is one link away, on the list
