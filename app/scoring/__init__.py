@@ -20,7 +20,10 @@ and an expression evaluated at a node (``FormState.evaluate_in``).
 * an indicator without a value says why: not answered, not applicable, switched off by an
   answer, or no cases in the period (a ratio whose denominator is 0);
 * an area's score, overall and per section (law & policy, practice): rating points ÷ 2 per
-  rated indicator, rated by the same default thresholds, with how many indicators were rated;
+  rated indicator, rated by the same default thresholds only when at least half of its
+  indicators are rated (``MIN_COVERAGE``), with how many indicators were rated;
+* a ratio or band built from a question that is asked and not answered yet is "incomplete",
+  not a figure;
 * a country's indicator: ratio ``sum`` (Σ numerators ÷ Σ denominators, never a mean of
   percentages), points ``sum`` (Σ earned ÷ Σ maximum), or ``mean`` of the values.
 
@@ -40,6 +43,7 @@ from app.xlsform.values import typed
 
 RATING_POINTS = {"green": 2.0, "amber": 1.0, "red": 0.0}
 MAX_VALUE = 1e9   # beyond this an indicator value (a percentage, a band value) means nothing
+MIN_COVERAGE = 0.5   # an area or section is rated only when this share of its indicators is
 SECTIONS = ("law_policy", "practice")
 
 
@@ -74,8 +78,14 @@ class Score:
         return self.points / self.maximum * 100 if self.maximum else None
 
     @property
+    def covered(self) -> bool:
+        """Whether enough of its indicators have a rating for the score to be rated: at least
+        ``MIN_COVERAGE`` of them (an area is not green on two indicators of ten)."""
+        return self.indicators > 0 and self.rated >= MIN_COVERAGE * self.indicators
+
+    @property
     def rating(self) -> str | None:
-        return rate(self.percent, DEFAULT_THRESHOLDS)
+        return rate(self.percent, DEFAULT_THRESHOLDS) if self.covered else None
 
     def add(self, result: IndicatorResult) -> Score:
         earned = result.rating_points
@@ -162,7 +172,29 @@ def _checked(indicator: Indicator, value: float | None, reason: str | None = Non
     return IndicatorResult(code, value, rate(value, indicator.thresholds), **parts)
 
 
+def _missing(form: CompiledForm, state: FormState, indicator: Indicator) -> str | None:
+    """Whether the questions the indicator's expressions read (directly or through
+    calculations) that are asked are all answered: None when they are, ``not_answered`` when
+    none is, ``incomplete`` when some are not (a ratio or band would be built from missing parts)."""
+    answered = missing = 0
+    for node in form.inputs_of(indicator.code):
+        for index in state.instances(node):
+            path = node_path(node, index)
+            if state.is_relevant(path):
+                if state.answer(path) == "":
+                    missing += 1
+                else:
+                    answered += 1
+    if not missing:
+        return None
+    return "incomplete" if answered else "not_answered"
+
+
 def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) -> IndicatorResult:
+    if indicator.method in ("ratio", "band"):
+        missing = _missing(form, state, indicator)
+        if missing:
+            return IndicatorResult(indicator.code, None, None, reason=missing)
     if indicator.method == "ratio":
         numerator, problem = _number(state, indicator.numerator)
         denominator, problem_below = _number(state, indicator.denominator)

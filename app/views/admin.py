@@ -13,6 +13,7 @@ from app.i18n import LANGUAGES, current_language
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role, User
 from app.services import admin, cycles, mail, org, users
 from app.services.scope import get_scoped
+from app.views import _history as history
 from app.views._messages import error_message
 from app.views._render import render
 from app.views._transaction import REFUSED, commit_or_report
@@ -45,7 +46,7 @@ def _institution_choices(empty_label: str | None = None):
 @bp.route("/")
 @admin_required
 def index():
-    return render("admin/index.html", counts=admin.counts(), events=admin.recent_events())
+    return render("admin/index.html", counts=admin.counts(), lines=[history.line(e) for e in admin.recent_events()])
 
 
 # -- countries ------------------------------------------------------------------------
@@ -178,7 +179,8 @@ def user(user_id: int):
                                                       form.role.errors.append) is not REFUSED:
         flash(_("Role added."), "success")
         return redirect(url_for("admin.user", user_id=person.id))
-    return render("admin/user.html", "roles", person=person, form=form, events=admin.user_events(person),
+    return render("admin/user.html", "roles", person=person, form=form,
+                  lines=[history.line(e) for e in admin.user_events(person)],
                   status=400 if form.errors else 200)
 
 

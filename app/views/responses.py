@@ -16,6 +16,7 @@ from app.services import responses as service
 from app.services.errors import ServiceError
 from app.services.scope import get_scoped, scoped
 from app.views import _form, _notices as notices
+from app.views import _history as history_lines
 from app.views import review as review_views
 from app.views._messages import error_message
 from app.views._render import render
@@ -332,15 +333,6 @@ def submit(response_id: int):
 def history(response_id: int):
     loaded = _load_for(response_id)
     path = request.args.get("path") or None
-    events = service.history(loaded.id, path)
     language = current_language()
-    labels = {}
-    for event in events:
-        if event.field and event.field not in labels:
-            base = event.field.split("#")[0]
-            target = service.node_at(loaded, base)
-            if target is not None and target[0].label:
-                text = loaded.form.text(target[0].label, language)[0]
-                labels[event.field] = _("%(question)s — evidence", question=text) \
-                    if event.field.endswith("#evidence") else text
-    return render("responses/history.html", response=loaded.response, events=events, labels=labels, path=path)
+    lines = [history_lines.line(event, loaded.form, language) for event in service.history(loaded.id, path)]
+    return render("responses/history.html", response=loaded.response, lines=lines, path=path)

@@ -156,6 +156,7 @@ class CompiledForm:
         self.switches = {name: any(n.relevant is not None or n.repeat_count is not None for n in nodes)
                          for name, nodes in self.dependents.items()}
         self._indicators_on: dict[str, list[str]] = {}
+        self._inputs_of: dict[str, list[Node]] = {}
 
     # -- construction -----------------------------------------------------------------
     def _build_tree(self, rows: list[dict]) -> None:
@@ -339,6 +340,27 @@ class CompiledForm:
 
     def questions(self) -> list[Node]:
         return [n for n in self.nodes if n.kind == "question"]
+
+    def inputs_of(self, code: str) -> list[Node]:
+        """The questions a respondent answers that an indicator's expressions read, directly or
+        through calculations (worked out once per indicator)."""
+        found = self._inputs_of.get(code)
+        if found is None:
+            indicator = self.indicators[code]
+            seen: set[str] = set()
+            todo = [name for expression in (indicator.numerator, indicator.denominator, indicator.value)
+                    if expression is not None for name in expression.references]
+            while todo:
+                name = todo.pop()
+                node = self.by_name.get(name)
+                if name in seen or node is None:
+                    continue
+                seen.add(name)
+                if node.calculation is not None:
+                    todo.extend(node.calculation.references)
+            found = [self.by_name[name] for name in sorted(seen) if self.by_name[name].is_input]
+            self._inputs_of[code] = found
+        return found
 
     def indicators_on(self, page: Node) -> list[str]:
         """Codes of the indicators a page's questions feed or its ratios and bands read

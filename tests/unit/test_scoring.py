@@ -102,7 +102,7 @@ def test_ratio_indicator(num, den, value, rating):
     answers = {k: v for k, v in (("num", num), ("den", den)) if v}
     result = _scores(answers, ["R1"])["R1"]
     assert (result.value, result.rating) == (value, rating)
-    assert result.numerator == (float(num) if num else None)
+    assert result.numerator == (float(num) if num and den else None)   # half-answered: no parts
 
 
 @pytest.mark.parametrize("band,rating", [("75", "green"), ("74.999", "amber"), ("50", "amber"), ("49.9", "red")])
@@ -201,7 +201,7 @@ def test_the_largest_value_that_means_something(band, value, problem):
 
 
 @pytest.mark.parametrize("answers,code,reason", [
-    ({"num": "3", "den": "0"}, "R1", "no_cases"), ({"den": "4"}, "R1", "not_answered"), ({}, "R1", "not_answered"),
+    ({"num": "3", "den": "0"}, "R1", "no_cases"), ({"den": "4"}, "R1", "incomplete"), ({}, "R1", "not_answered"),
     ({"q1": "na", "q2": "na"}, "P1", "not_applicable"), ({"q1": "na"}, "P1", "not_answered"),
     ({}, "P1", "not_answered"), ({}, "B1", "not_answered"),
 ])
@@ -234,3 +234,67 @@ def test_a_threshold_that_names_one_band_is_a_located_warning():
     warning = next(i for i in issues if i.code == "one_threshold")
     assert warning.warning and warning.row == 2 and warning.params["default"] == "50"
     assert CompiledForm(definition).indicators["X1"].thresholds == {"green": 90.0, "amber": 50.0}
+
+
+# -- properties -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANSWER = st.sampled_from(["yes", "partially", "no", "na"])
+COUNT = st.integers(0, 10_000).map(str)
+
+
+@settings(max_examples=100, deadline=None)
+@given(q1=ANSWER, q3=ANSWER)
+def test_a_not_applicable_answer_never_changes_a_percentage(q1, q3):
+    form = _form()
+    for question, others in (("q2", {"q1": q1}), ("q1", {"q3": q3})):
+        with_na = score_response(form, FormState(form, {**others, question: "na"}))
+        without = score_response(form, FormState(form, others))
+        assert {code: r.value for code, r in with_na.items()} == {code: r.value for code, r in without.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(COUNT, COUNT), min_size=1, max_size=6))
+def test_a_countrys_ratio_is_the_sum_of_numerators_over_the_sum_of_denominators(pairs):
+    form = _form()
+    responses = [score_response(form, FormState(form, {"num": n, "den": d}), ["R1"]) for n, d in pairs]
+    country = aggregate(form, responses)["R1"]
+    numerators = sum(int(n) for n, d in pairs)
+    denominators = sum(int(d) for n, d in pairs)
+    if denominators:
+        assert country.value == pytest.approx(numerators / denominators * 100)
+    else:
+        assert country.value is None and country.reason == "no_cases"
+
+
+@settings(max_examples=300, deadline=None)
+@given(q1=ANSWER, q2=ANSWER, q3=ANSWER, who=st.lists(st.sampled_from(["police", "court", "none", "ngo"]),
+                                                     unique=True), count=st.integers(-50, 50).map(str),
+       num=COUNT, den=COUNT, band=st.integers(0, 200).map(str))
+def test_every_score_stays_within_its_bounds(q1, q2, q3, who, count, num, den, band):
+    form = _form()
+    state = FormState(form, {"q1": q1, "q2": q2, "q3": q3, "who": " ".join(who), "count": count, "num": num,
+                             "den": den, "band": band})
+    for node in form.nodes:
+        if node.kind == "question" and node.max_score is not None:
+            points = question_points(form, state, node, ())
+            assert points is None or 0 <= points[0] <= points[1] == node.max_score
+    results = score_response(form, state)
+    for result in results.values():
+        if result.rating is not None:
+            upper = form.indicators[result.code].upper
+            assert result.value >= 0 and (upper is None or result.value <= upper)
+    for area in score_areas(form, results).values():
+        for score in (area.total, *area.sections.values()):
+            assert 0 <= score.points <= score.maximum and score.rated <= score.indicators
+            assert score.percent is None or 0 <= score.percent <= 100
+
+
+def test_zero_activity_is_never_green():
+    form = _form()
+    result = score_response(form, FormState(form, {"num": "0", "den": "0"}), ["R1"])["R1"]
+    assert result.rating is None and result.reason == "no_cases"
+    country = aggregate(form, [score_response(form, FormState(form, {"num": "0", "den": "0"}), ["R1"])] * 3)["R1"]
+    assert country.rating is None and country.reason == "no_cases"
