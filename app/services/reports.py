@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -30,15 +31,22 @@ class Scored:
     """One response's figures as its latest snapshot kept them (None: never submitted)."""
     response: Response
     snapshot: ScoreSnapshot | None
+    form: CompiledForm | None = None
     own: dict[str, IndicatorResult] = field(default_factory=dict)
     reviewed: dict[str, IndicatorResult] = field(default_factory=dict)   # as reviewed (self where not)
     reasons: dict[str, str] = field(default_factory=dict)                # why the reviewer differs
-    areas: dict[str, AreaResult] = field(default_factory=dict)
-    reviewed_areas: dict[str, AreaResult] = field(default_factory=dict)
 
     @property
     def final(self) -> bool:
         return self.response.status == ResponseStatus.APPROVED
+
+    @cached_property
+    def areas(self) -> dict[str, AreaResult]:   # worked out when a page shows them (a region sheet does not)
+        return scores.areas(self.form, self.own) if self.form is not None else {}
+
+    @cached_property
+    def reviewed_areas(self) -> dict[str, AreaResult]:
+        return scores.areas(self.form, self.reviewed) if self.form is not None else {}
 
 
 def _results(code_data: dict) -> dict[str, IndicatorResult]:
@@ -57,7 +65,7 @@ def scored(form: CompiledForm, response: Response, snapshot: ScoreSnapshot | Non
         if code in form.indicators:
             reviewed[code] = scores.rated(form.indicators[code], data["value"], own.get(code))
             reasons[code] = data.get("reason", "")
-    return Scored(response, snapshot, own, reviewed, reasons, scores.areas(form, own), scores.areas(form, reviewed))
+    return Scored(response, snapshot, form, own, reviewed, reasons)
 
 
 def latest_snapshots(response_ids: list[int]) -> dict[int, ScoreSnapshot]:
