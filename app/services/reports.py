@@ -50,8 +50,7 @@ class Scored:
 
 
 def _results(code_data: dict) -> dict[str, IndicatorResult]:
-    return {code: IndicatorResult(code, **{name: data.get(name) for name in _RESULT_FIELDS})
-            for code, data in code_data.items()}
+    return {code: IndicatorResult(code, *map(data.get, _RESULT_FIELDS)) for code, data in code_data.items()}
 
 
 def scored(form: CompiledForm, response: Response, snapshot: ScoreSnapshot | None) -> Scored:
