@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
-from app.models import (Country, Cycle, CycleStatus, Institution, Response, ResponseStatus, ScoreSnapshot,
-                        ThreadKind)
-from app.services import questionnaires, review, scores
+from app.models import Country, Cycle, CycleStatus, Institution, Response, ResponseStatus, ScoreSnapshot
+from app.services import questionnaires, scores
 from app.services.scope import scoped
 from app.services.scores import AreaResult, IndicatorResult
 from app.xlsform.compiled import CompiledForm
@@ -175,7 +174,3 @@ def cycles_for(user) -> list[Cycle]:
                                                             Cycle.status != CycleStatus.PLANNED)
                                    .order_by(Cycle.period_start.desc())))
 
-
-def threads_by_indicator(response_id: int) -> dict[str, list]:
-    return {target: found for (kind, target), found in review.threads(response_id).items()
-            if kind == ThreadKind.INDICATOR}

@@ -9,8 +9,8 @@ from flask_login import login_required
 
 from app.extensions import db
 from app.i18n import current_language
-from app.models import Country, Cycle, Response
-from app.services import reports, responses
+from app.models import Country, Cycle, Response, ThreadKind
+from app.services import reports, responses, review
 from app.services.scope import get_scoped, scoped
 from app.views import _form
 from app.views._render import render
@@ -50,7 +50,7 @@ def institution(response_id: int):
     loaded = responses.load(response)
     loaded.writable = False
     language = current_language()
-    threads = reports.threads_by_indicator(response.id)
+    threads = review.threads(response.id)
     areas = []
     for area in form.areas:
         sections = []
@@ -65,7 +65,9 @@ def institution(response_id: int):
                            for index in loaded.state.instances(form.by_name[name])]
                 rows.append({"code": code, "label": _label(form, indicator.label), "method": indicator.method,
                              "own": sheet.own.get(code), "reviewed": sheet.reviewed.get(code),
-                             "reason": sheet.reasons.get(code), "answers": answers, "threads": threads.get(code, []),
+                             "reason": sheet.reasons.get(code), "answers": answers,
+                             "threads": threads.get((ThreadKind.INDICATOR, code), []) + [
+                                 thread for q in answers for thread in threads.get((ThreadKind.QUESTION, q.path), [])],
                              "aggregate": indicator.aggregate})
             if rows:
                 sections.append({"section": section, "label": section_label(section), "rows": rows,
