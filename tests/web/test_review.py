@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import (AuditEvent, Response, ResponseStatus, ReviewAction, ReviewedScore, ReviewEvent,
+from app.models import (AuditEvent, Response, ResponseStatus, ReviewAction, ReviewedScore, ReviewEvent, User,
                         ScoreSnapshot, Thread)
 from app.services import review
 from tests.conftest import csrf_token
@@ -217,3 +217,36 @@ def test_the_state_machine_names_every_step():
         ReviewAction.APPROVE: ([ResponseStatus.SUBMITTED], ResponseStatus.APPROVED, "review", False),
         ReviewAction.REOPEN: ([ResponseStatus.APPROVED], ResponseStatus.SUBMITTED, "review", True),
     }
+
+
+def test_notices_go_out_in_the_recipients_language(app, client, auth, make_response, monkeypatch):
+    """With mail set: a submission tells the country's reviewers, a return and an approval the
+    institution's respondents, each in their own language."""
+    import smtplib
+    import threading
+    from tests.web.test_hardening import _FakeSMTP
+    app.config["MAIL_SERVER"] = "smtp.example.org"
+    monkeypatch.setattr(smtplib, "SMTP", _FakeSMTP)
+    _FakeSMTP.sent, _FakeSMTP.fail = [], False
+    response_id = make_response("scoring")
+    with app.app_context():
+        from app.services import responses as service
+        official = db.session.scalars(select(User).where(User.email == "official.rs@example.org")).one()
+        loaded = service.load(db.session.get(Response, response_id))
+        answers = {"q1": "yes", "q2": "yes", "num": "1", "den": "2", "band": "50"}
+        service.save_answers(official, loaded, {p: service.Submitted(v, None, 0) for p, v in answers.items()})
+        db.session.commit()
+    auth.login("official.rs@example.org")
+    version = _status(app, response_id)[1]
+    client.post(f"/responses/{response_id}/submit", data={"csrf_token": auth.token(), "version": version})
+    auth.logout()
+    auth.login("reviewer.rs@example.org")
+    client.post(f"/review/{response_id}/return", data={"csrf_token": auth.token(), "summary": "More detail.",
+                                                       "version": _status(app, response_id)[1]})
+    for thread in threading.enumerate():
+        if thread.name == "matrica-mail":
+            thread.join(5)
+    sent = {(m["To"], m["Subject"]) for m in _FakeSMTP.sent}
+    # Both demo people read Serbian (Latin): the reviewer hears of the submission, the official of the return.
+    assert ("reviewer.rs@example.org", "Predato na recenziju: Centar za zaštitu žrtava trgovine ljudima") in sent
+    assert any(to == "official.rs@example.org" and subject.startswith("Vraćeno na doradu") for to, subject in sent)
