@@ -3,7 +3,7 @@ cycles. Pages read stored snapshots through ``app.services.reports``; they work 
 JavaScript (the cycle is a plain GET choice)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -36,6 +36,20 @@ def index():
     cycles = reports.cycles_for(user)
     countries = list(db.session.scalars(scoped(user, Country).order_by(Country.code)))
     return render("reports/index.html", cycles=cycles, countries=countries)
+
+
+@bp.route("/go")
+@login_required
+def go():
+    """The cycle chosen on a sheet (a plain GET form): the same sheet of that cycle."""
+    cycle_id = request.args.get("cycle", type=int)
+    country_id = request.args.get("country", type=int)
+    if cycle_id is None:
+        abort(404)
+    get_scoped(signed_in(), Cycle, cycle_id)
+    if country_id is not None:
+        return redirect(url_for("reports.country", cycle_id=cycle_id, country_id=country_id))
+    return redirect(url_for("reports.region", cycle_id=cycle_id))
 
 
 @bp.route("/responses/<int:response_id>")

@@ -117,3 +117,12 @@ def test_a_region_sheet_costs_the_same_statements_for_more_countries(app, client
     seen.clear()
     assert client.get(f"/reports/cycles/{sheets['cycle']}").status_code == 200
     assert len(seen) <= 12, seen
+
+
+def test_another_cycle_is_one_plain_choice_away(app, client, auth, sheets):
+    auth.login("reviewer.rs@example.org")
+    assert client.get(f"/reports/go?cycle={sheets['cycle']}&country={sheets['country']}").headers["Location"] == \
+        f"/reports/cycles/{sheets['cycle']}/countries/{sheets['country']}"
+    assert client.get(f"/reports/go?cycle={sheets['cycle']}").headers["Location"] == f"/reports/cycles/{sheets['cycle']}"
+    assert client.get("/reports/go?cycle=99999").status_code == 404
+    assert client.get("/reports/go").status_code == 404
