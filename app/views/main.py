@@ -32,7 +32,8 @@ def home():
         if scope.review_countries or scope.admin else None
     returned = response_list.listing(user, response_list.Filters(status=ResponseStatus.RETURNED), size=HOME_ROWS,
                                      access="answer") if scope.institutions else None
-    open_threads = review.open_threads([row.response.id for row in listing.rows])
+    open_threads = review.open_threads([row.response.id for row in listing.rows]
+                                       + [row.response.id for row in (returned.rows if returned else [])])
     countries = db.session.scalars(scoped(user, Country).order_by(Country.code)).all()
     institution_counts = dict(db.session.execute(
         scoped(user, Institution).with_only_columns(Institution.country_id, func.count())

@@ -107,6 +107,8 @@ def test_return_needs_a_summary_then_the_respondent_edits_and_resubmits(app, cli
     client.post("/language", data={"language": "en", "csrf_token": auth.token()})
     show = client.get(f"/responses/{submitted}").get_data(as_text=True)
     assert "Add sources." in show
+    home = client.get("/").get_data(as_text=True)
+    assert "Returned to you for revision" in home and "Open comments" in home
     version = _status(app, submitted)[1]
     assert client.post(f"/responses/{submitted}/submit", data={"csrf_token": auth.token(),
                                                                 "version": version}).status_code == 302
