@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum, TypeDecorator
+from sqlalchemy import DateTime, Enum, TypeDecorator, event
 
 
 def utcnow() -> datetime:
@@ -33,3 +33,15 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=32,
                 values_callable=lambda cls: [member.value for member in cls],
                 validate_strings=True)
+
+
+class AppendOnly(Exception):
+    """A row of an append-only table (audit, review events) was to be changed or deleted."""
+
+
+def append_only(model: type, what: str) -> None:
+    """Refuse, in the ORM, any update or delete of ``model``'s rows."""
+    def refuse(_mapper, _connection, _target) -> None:
+        raise AppendOnly(f"{what} are never changed or deleted")
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)

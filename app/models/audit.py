@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._base import UTCDateTime, utcnow
+from app.models._base import UTCDateTime, append_only, utcnow
 from app.models.user import User
 
 
@@ -27,11 +27,4 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class AuditLogIsAppendOnly(Exception):
-    pass
-
-
-@event.listens_for(AuditEvent, "before_update")
-@event.listens_for(AuditEvent, "before_delete")
-def _append_only(_mapper, _connection, target: AuditEvent) -> None:
-    raise AuditLogIsAppendOnly("audit events are never changed or deleted")
+append_only(AuditEvent, "audit events")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._base import UTCDateTime, str_enum, utcnow
+from app.models._base import UTCDateTime, append_only, str_enum, utcnow
 from app.models.response import Response, ResponseStatus
 from app.models.user import User
 
@@ -38,14 +38,7 @@ class ReviewEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class ReviewEventIsAppendOnly(Exception):
-    pass
-
-
-@event.listens_for(ReviewEvent, "before_update")
-@event.listens_for(ReviewEvent, "before_delete")
-def _append_only(_mapper, _connection, target: ReviewEvent) -> None:
-    raise ReviewEventIsAppendOnly("review events are never changed or deleted")
+append_only(ReviewEvent, "review events")
 
 
 class ThreadKind(enum.StrEnum):
