@@ -252,3 +252,20 @@ def test_notices_go_out_in_the_recipients_language(app, client, auth, make_respo
     # Both demo people read Serbian (Latin): the reviewer hears of the submission, the official of the return.
     assert ("reviewer.rs@example.org", "Predato na recenziju: Centar za zaštitu žrtava trgovine ljudima") in sent
     assert any(to == "official.rs@example.org" and subject.startswith("Vraćeno na doradu") for to, subject in sent)
+
+
+def test_review_and_audit_events_are_never_changed(app, submitted):
+    from app.models._base import AppendOnly
+    with app.app_context():
+        for model in (ReviewEvent, AuditEvent):
+            row = db.session.scalars(select(model).limit(1)).one()
+            row.comment = "changed" if model is ReviewEvent else None
+            if model is AuditEvent:
+                row.new = "changed"
+            with pytest.raises(AppendOnly):
+                db.session.flush()
+            db.session.rollback()
+            with pytest.raises(AppendOnly):
+                db.session.delete(db.session.scalars(select(model).limit(1)).one())
+                db.session.flush()
+            db.session.rollback()
