@@ -176,15 +176,15 @@ def _missing(form: CompiledForm, state: FormState, indicator: Indicator) -> str 
     """Whether the questions the indicator's expressions read (directly or through
     calculations) that are asked are all answered: None when they are, ``not_answered`` when
     none is, ``incomplete`` when some are not (a ratio or band would be built from missing parts)."""
-    answered = missing = 0
+    answered = missing = False
     for node in form.inputs_of(indicator.code):
         for index in state.instances(node):
             path = node_path(node, index)
             if state.is_relevant(path):
                 if state.answer(path) == "":
-                    missing += 1
+                    missing = True
                 else:
-                    answered += 1
+                    answered = True
     if not missing:
         return None
     return "incomplete" if answered else "not_answered"

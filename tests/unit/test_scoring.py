@@ -5,8 +5,8 @@ from functools import cache
 
 import pytest
 
-from app.scoring import (DEFAULT_THRESHOLDS, IndicatorResult, aggregate, question_points, rate, score_areas,
-                         score_response)
+from app.scoring import (DEFAULT_THRESHOLDS, IndicatorResult, Score, aggregate, question_points, rate, rated,
+                         score_areas, score_response)
 from app.services import questionnaires
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.source import to_xlsx
@@ -298,3 +298,36 @@ def test_zero_activity_is_never_green():
     assert result.rating is None and result.reason == "no_cases"
     country = aggregate(form, [score_response(form, FormState(form, {"num": "0", "den": "0"}), ["R1"])] * 3)["R1"]
     assert country.rating is None and country.reason == "no_cases"
+
+
+def test_a_reviewers_value_keeps_the_responses_weight():
+    form = _form()
+    own = score_response(form, FormState(form, {"num": "3", "den": "4", "q1": "yes", "q2": "partially"}))
+    ratio = rated(form.indicators["R1"], 50.0, own["R1"])
+    assert (ratio.value, ratio.numerator, ratio.denominator, ratio.rating) == (50.0, 2.0, 4.0, "amber")
+    points = rated(form.indicators["P1"], 25.0, own["P1"])
+    assert (points.points, points.maximum, points.rating) == (1.0, 4.0, "red")
+    bare = rated(form.indicators["R1"], 80.0)
+    assert (bare.numerator, bare.denominator, bare.rating) == (None, None, "green")
+    empty = rated(form.indicators["R1"], 80.0, IndicatorResult("R1", None, None, denominator=0.0))
+    assert empty.numerator is None
+    band = rated(form.indicators["B1"], 80.0, own["B1"])
+    assert (band.points, band.numerator) == (None, None)
+
+
+@pytest.mark.parametrize("rated_count,indicators,covered", [(0, 0, False), (1, 2, True), (1, 3, False), (2, 4, True),
+                                                              (3, 4, True), (0, 4, False), (4, 4, True)])
+def test_an_area_is_rated_when_half_of_its_indicators_are(rated_count, indicators, covered):
+    score = Score(points=2.0 * rated_count, maximum=2.0 * rated_count, rated=rated_count, indicators=indicators)
+    assert score.covered is covered
+    assert score.rating == ("green" if covered else None)
+
+
+@pytest.mark.parametrize("reasons,expected", [(["no_cases", "no_cases"], "no_cases"), (["no_cases"], "no_cases"),
+                                              (["no_cases", "not_applicable"], "not_answered"),
+                                              (["no_cases", None], "not_answered"), ([None], "not_answered"),
+                                              ([], "not_answered")])
+def test_a_countrys_missing_value_says_the_reason_its_responses_share(reasons, expected):
+    form = _form()
+    results = [IndicatorResult("B1", None, None, reason=reason) for reason in reasons]
+    assert aggregate(form, [{"B1": r} for r in results])["B1"].reason == expected
