@@ -16,7 +16,7 @@ from app.xlsform.state import parse_path
 
 @dataclass(frozen=True)
 class Line:
-    at: datetime
+    at: datetime | None   # None: a change between two submissions, not an event
     who: str
     what: str
     before: str
@@ -77,7 +77,7 @@ def _subject(field: str | None, form: CompiledForm | None, language: str) -> str
 
 
 def _value(value: str | None, field: str | None, form: CompiledForm | None, language: str) -> str:
-    if value is None:
+    if value is None or value == "":
         return "—"
     if field == "status" and value in _STATUSES:
         return status_label(_STATUSES[value])
@@ -86,3 +86,9 @@ def _value(value: str | None, field: str | None, form: CompiledForm | None, lang
         if parsed is not None and parsed[0].list_name:
             return ", ".join(form.choice_label(parsed[0].list_name, item, language) for item in value.split())
     return value
+
+
+def answer_change(path: str, before: str, after: str, form: CompiledForm, language: str) -> Line:
+    """A changed answer as a line (no one and no time: what a diff of two submissions shows)."""
+    return Line(None, "", _subject(path, form, language) or path, _value(before, path, form, language),
+                _value(after, path, form, language))

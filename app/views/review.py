@@ -15,6 +15,7 @@ from app.services import responses, review, scores
 from app.services.errors import ServiceError
 from app.services.scope import get_scoped
 from app.views import _form, _notices as notices
+from app.views import _history as history
 from app.views._render import render
 from app.views._transaction import REFUSED, commit_or_report
 from app.views.auth import signed_in
@@ -86,9 +87,18 @@ def show(response_id: int):
     return render("review/show.html", response=response, loaded=loaded, sections=sections, indicators=indicators,
                   threads=threads, actions=actions, can_review=can_review, may_comment=may_comment,
                   may_resolve=may_comment and _may(user, response, "review"),
-                  changes=review.changes_since_submission(loaded), events=review.events(response.id),
+                  changes=_changes(loaded, language), events=review.events(response.id),
                   lock=lock_reason(response), ThreadKind=ThreadKind, ReviewAction=ReviewAction,
                   problems=len(responses.problems(loaded)))
+
+
+def _changes(loaded, language: str):
+    """What changed since the previous submission, each answer named by its question and its
+    values as labels; None when there was no earlier submission."""
+    changes = review.changes_since_submission(loaded)
+    if changes is None:
+        return None
+    return [history.answer_change(c.path, c.before, c.after, loaded.form, language) for c in changes]
 
 
 def _may(user, response: Response, access: str) -> bool:

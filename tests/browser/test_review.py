@@ -88,7 +88,7 @@ def test_submit_comment_return_resubmit_score_approve_and_read_the_sheets(app, l
     _sign_in(page, base, "reviewer.rs@example.org")
     page.goto(f"{base}/review/{response_id}")
     changes = page.locator("section[aria-labelledby='changes-heading']")
-    assert "partially" in changes.inner_text() and "yes" in changes.inner_text()
+    assert "Partially" in changes.inner_text() and "Yes" in changes.inner_text() and "Is it applied?" in changes.inner_text()
     page.locator("#score-P1").fill("50")
     page.locator("#reason-P1").fill("The law is not applied in every region.")
     page.locator("#indicator-P1 .score-form button").click()

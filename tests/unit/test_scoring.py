@@ -331,3 +331,17 @@ def test_a_countrys_missing_value_says_the_reason_its_responses_share(reasons, e
     form = _form()
     results = [IndicatorResult("B1", None, None, reason=reason) for reason in reasons]
     assert aggregate(form, [{"B1": r} for r in results])["B1"].reason == expected
+
+
+def test_ban_country_aggregates_by_hand():
+    """Two BAN responses of one country: ID4 sums numerators and denominators, IP1 (mean) averages."""
+    form = _ban()
+    first = {"id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6", "id_boys": "4",
+             "ip_definition": "yes", "ip_all_forms": "yes"}
+    second = {"id_presumed": "10", "id_women": "1", "id_men": "0", "id_girls": "0", "id_boys": "0",
+              "ip_definition": "no", "ip_all_forms": "partially"}
+    responses = [score_response(form, FormState(form, answers), ["ID4", "IP1"]) for answers in (first, second)]
+    assert [r["ID4"].value for r in responses] == [75.0, 10.0]
+    country = aggregate(form, responses)
+    assert country["ID4"].value == pytest.approx(31 / 50 * 100) and country["ID4"].rating == "amber"   # not 42.5
+    assert country["IP1"].value == pytest.approx((100.0 + 25.0) / 2)

@@ -269,3 +269,13 @@ def test_review_and_audit_events_are_never_changed(app, submitted):
                 db.session.delete(db.session.scalars(select(model).limit(1)).one())
                 db.session.flush()
             db.session.rollback()
+
+
+
+def test_a_refused_change_leaves_an_audit_event(app, client, auth, submitted):
+    auth.login("official.rs@example.org")
+    assert client.post(f"/review/{submitted}/approve", data={"csrf_token": csrf_token(client, "/")}).status_code == 403
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
+        assert (event.entity_id, event.field, event.new) == (f"/review/{submitted}/approve", "POST", "not_allowed")
+    assert _status(app, submitted)[0] == ResponseStatus.SUBMITTED
