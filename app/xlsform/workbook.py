@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from app.exports.cells import text_cell
 from app.xlsform.issues import DefinitionError, Issue
@@ -104,27 +105,36 @@ def _text(value) -> str:
     return str(value)
 
 
+def _rows(worksheet):
+    """(row number, cells) of the rows the worksheet's XML holds, as openpyxl parses them — but
+    not the empty rows between them, which ``iter_rows`` makes up one at a time (a single cell
+    at row 1,000,000 would cost a million of them before the row limit is seen)."""
+    book = worksheet.parent
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=False, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        yield from parser.parse()
+
+
 def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
     title = worksheet.title
-    worksheet.reset_dimensions()  # trust the cells, not the stated size
     headers: list[str] | None = None
     sheet = Sheet(title, [])
-    for row in worksheet.iter_rows():
-        cells = [cell for cell in row if getattr(cell, "value", None) is not None]
+    for row_number, row in _rows(worksheet):   # the cells as written, not the stated dimensions
+        cells = [cell for cell in row if cell.get("value") is not None]
         if not cells:
             continue
-        row_number = cells[0].row
         if row_number > MAX_ROWS + 1:
             raise DefinitionError([Issue(title, row_number, None, "too_many_rows", {"limit": MAX_ROWS})])
         values: dict[int, str] = {}
         for cell in cells:
-            column = cell.column
+            column = cell["column"]
             if column > MAX_COLUMNS:
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "too_many_columns",
                                              {"limit": MAX_COLUMNS})])
-            if cell.data_type == "f":
+            if cell["data_type"] == "f":
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "formula_not_allowed", {})])
-            text = _text(cell.value)
+            text = _text(cell["value"])
             if len(text) > MAX_CELL_CHARS:
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "cell_too_long",
                                              {"limit": MAX_CELL_CHARS})])
