@@ -17,7 +17,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.models import Country, Cycle, CycleStatus, Institution, Response, ResponseStatus, ScoreSnapshot
-from app.services import questionnaires, scores
+from app.services import audit, questionnaires, scores
 from app.services.scope import scoped
 from app.services.scores import AreaResult, IndicatorResult
 from app.xlsform.compiled import CompiledForm
@@ -174,3 +174,8 @@ def cycles_for(user) -> list[Cycle]:
                                                             Cycle.status != CycleStatus.PLANNED)
                                    .order_by(Cycle.period_start.desc())))
 
+
+
+def downloaded(user, response: Response, what: str) -> None:
+    """Every download is an audit event."""
+    audit.record(user, "export.download", response, "file", None, what)

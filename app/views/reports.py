@@ -3,7 +3,9 @@ cycles. Pages read stored snapshots through ``app.services.reports``; they work 
 JavaScript (the cycle is a plain GET choice)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+import io
+
+from flask import Blueprint, abort, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -12,13 +14,16 @@ from app.i18n import current_language
 from app.models import Country, Cycle, Response, ThreadKind
 from app.services import reports, responses, review
 from app.services.scope import get_scoped, scoped
+from app.exports import sheets
 from app.views import _form
+from app.views import _workbooks as workbooks
 from app.views._render import render
 from app.views.auth import signed_in
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 SECTIONS = ("law_policy", "practice")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def section_label(section: str) -> str:
@@ -93,6 +98,22 @@ def institution(response_id: int):
              for a in areas]
     return render("reports/institution.html", response=response, sheet=sheet, areas=areas, chart=chart,
                   section_label=section_label)
+
+
+@bp.route("/responses/<int:response_id>.xlsx")
+@login_required
+def institution_xlsx(response_id: int):
+    """The institution's indicator workbook, at once (it is small)."""
+    user = signed_in()
+    response = get_scoped(user, Response, response_id)
+    if reports.form_of(response.cycle) is None:
+        abort(404)
+    buffer = io.BytesIO()
+    sheets.write(workbooks.institution(user, response, current_language()), buffer)
+    reports.downloaded(user, response, "institution.xlsx")
+    db.session.commit()
+    return send_file(io.BytesIO(buffer.getvalue()), mimetype=XLSX, as_attachment=True,
+                     download_name=workbooks.filename(response))
 
 
 @bp.route("/cycles/<int:cycle_id>/countries/<int:country_id>")

@@ -1,0 +1,145 @@
+"""Indicator workbooks in the reader's language: what the sheets show, as rows for
+``app.exports.sheets``. Used by the download views (and usable by a command or a worker that
+pushes an app context and a locale)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from app.exports import sheets
+from app.models import Response, ThreadKind
+from app.services import reports, responses, review
+from app.templating import country_name, person, status_label
+from app.views import _form
+
+_SECTIONS = ("law_policy", "practice")
+
+
+def _rating_words() -> dict[str, str]:
+    return {"green": _("Green"), "amber": _("Amber"), "red": _("Red")}
+
+
+def _rating(value) -> str:
+    return _rating_words().get(value, _("not rated")) if value else _("not rated")
+
+
+def _section(section: str) -> str:
+    return _("Law and policy") if section == "law_policy" else _("Practice")
+
+
+def _reason(result) -> str:
+    """Why an indicator has no value (or is not rated), in words; empty when it has one."""
+    if result is None:
+        return ""
+    if result.problem:
+        return _("cannot be computed")
+    if result.value is None:
+        return {"no_cases": _("no cases in the period"), "not_applicable": _("not applicable"),
+                "switched_off": _("does not apply, given an answer"),
+                "incomplete": _("incomplete")}.get(result.reason, _("not answered"))
+    if result.flag == "above_upper":
+        return _("(above its upper bound: not rated)")
+    return ""
+
+
+def institution(user, response: Response, language: str) -> sheets.Book:
+    form = reports.form_of(response.cycle)
+    scored = reports.scored(form, response, reports.latest_snapshots([response.id]).get(response.id))
+    loaded = responses.load(response)
+    loaded.writable = False
+    threads = review.threads(response.id)
+    approved = review.approved_by(response.id)
+    version = response.cycle.questionnaire_version
+    cover = [
+        (_("Institution"), response.institution.name),
+        (_("Country"), country_name(response.institution.country)),
+        (_("Cycle"), response.cycle.name),
+        (_("Questionnaire"), f"{version.questionnaire.title} — {_('Version %(number)d', number=version.number)}"),
+        (_("Status"), status_label(response.status)),
+        (_("Approved"), f"{format_datetime(approved[0], 'medium')} — {person(approved[1])}" if approved else "—"),
+        (_("Figures as of"), format_datetime(scored.snapshot.created_at, "medium") if scored.snapshot else
+         _("This response has not been submitted yet: it has no figures to show.")),
+        (_("Generated"), format_datetime(datetime.now(timezone.utc), "medium")),
+        (_("Language"), language),
+        (_("Generated for"), person(user)),
+    ]
+    indicator_rows, area_rows = [], []
+    for area in form.areas:
+        label = form.text(area.label, language)[0]
+        if scored.snapshot:
+            area_rows.append([label, scored.areas[area.code].percent, scored.reviewed_areas[area.code].percent])
+        for code, indicator in form.indicators.items():
+            if indicator.area != area.code:
+                continue
+            names = indicator.questions or sorted(indicator.references())
+            views = [_form.question(loaded, form.by_name[name], index, language)
+                     for name in names if name in form.by_name and form.by_name[name].is_input
+                     for index in loaded.state.instances(form.by_name[name])]
+            own, as_reviewed = scored.own.get(code), scored.reviewed.get(code)
+            comments = [f"{person(c.author)}: {c.body}" for kind_target in
+                        [(ThreadKind.INDICATOR, code)] + [(ThreadKind.QUESTION, q.path) for q in views]
+                        for thread in threads.get(kind_target, []) for c in thread.comments]
+            indicator_rows.append([
+                label, _section(indicator.section), code, form.text(indicator.label, language)[0],
+                "\n".join(f"{q.label.text}: {q.display or '—'}" for q in views),
+                "\n".join(q.evidence for q in views if q.evidence),
+                own.value if own and indicator.method != "band" else None,
+                own.value if own and indicator.method == "band" else None,
+                _rating(own.rating if own else None), _reason(own),
+                as_reviewed.value if as_reviewed and scored.reasons.get(code) is not None else None,
+                _rating(as_reviewed.rating if as_reviewed else None), scored.reasons.get(code, ""),
+                "\n".join(comments)])
+    answers = []
+    for node, index, path in loaded.state.input_paths():
+        if node.chain:
+            continue
+        value = loaded.answers[path].value if path in loaded.answers else ""
+        label = ", ".join(form.choice_label(node.list_name, item, language) for item in value.split()) \
+            if node.list_name else value
+        answers.append([path, form.text(node.label, language)[0], label, value if node.list_name else "",
+                        loaded.answers[path].evidence if path in loaded.answers else ""])
+    tables = [
+        sheets.Table(_("Indicators"), [_("Area"), _("Section"), _("Code"), _("Indicator"), _("Answers behind it"),
+                                       _("Evidence"), _("Self-assessed"), _("Self-assessed value"), _("Rating"),
+                                       _("Why no value"), _("Reviewed"), _("Reviewed rating"), _("Reason"),
+                                       _("Comments")],
+                     indicator_rows, widths=[22, 14, 8, 40, 50, 40, 12, 12, 12, 20, 12, 14, 30, 40],
+                     percent={6, 10}, rating={8, 11}),
+        sheets.Table(_("Answers"), [_("Question code"), _("Question"), _("Answer"), _("Answer code"), _("Evidence")],
+                     answers, widths=[22, 60, 40, 20, 40]),
+        sheets.Table(_("Areas"), [_("Area"), _("Self-assessed"), _("Reviewed")], area_rows, widths=[40, 14, 14],
+                     percent={1, 2}),
+    ]
+    tables += _repeats(loaded, language)
+    return sheets.Book(_("Indicator sheet"), cover, tables,
+                       [sheets.Chart(_("Area scores: self-assessed and reviewed"), _("Areas"), 0, [1, 2])],
+                       _rating_words())
+
+
+def _repeats(loaded, language: str) -> list[sheets.Table]:
+    """One sheet per repeat: its entries, linked to their parent entry by _index / _parent_index."""
+    form, tables = loaded.form, []
+    for repeat in (n for n in form.nodes if n.kind == "repeat"):
+        questions = [n for n in form.walk(repeat) if n.kind == "question" and n.is_input and n.repeat is repeat]
+        rows = []
+        for number, index in enumerate(loaded.state.instances(questions[0]) if questions else [], start=1):
+            row = [number, index[-2] if len(index) > 1 else ""]
+            for node in questions:
+                path = responses.node_path(node, index)
+                value = loaded.answers[path].value if path in loaded.answers else ""
+                row.append(", ".join(form.choice_label(node.list_name, item, language) for item in value.split())
+                           if node.list_name else value)
+            rows.append(row)
+        tables.append(sheets.Table(form.text(repeat.label, language)[0] or repeat.name,
+                                   ["_index", "_parent_index"] + [form.text(n.label, language)[0] or n.name
+                                                                  for n in questions], rows))
+    return tables
+
+
+def filename(response: Response) -> str:
+    return f"matrica-{response.institution.country.code.lower()}-{response.id}-{response.cycle_id}.xlsx"
+
+
+__all__ = ["filename", "institution"]

@@ -1,0 +1,93 @@
+"""Workbooks open in two independent readers, hold the stored figures, and never turn text a
+user typed into a formula."""
+import io
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+from sqlalchemy import select
+
+from app.exports.writer import MAX_CELL, CUT, csv_text, sheet_name
+from app.extensions import db
+from app.models import AuditEvent, Response, ThreadKind, User
+from app.services import responses, review
+from app.services.responses import Submitted
+
+HOSTILE = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture
+def approved(app, make_response):
+    response_id = make_response("scoring")
+    with app.app_context():
+        official = db.session.scalars(select(User).where(User.email == "official.rs@example.org")).one()
+        reviewer = db.session.scalars(select(User).where(User.email == "reviewer.rs@example.org")).one()
+        loaded = responses.load(db.session.get(Response, response_id))
+        answers = {"q1": "yes", "q2": "partially", "num": "3", "den": "4", "band": "80"}
+        assert not responses.save_answers(official, loaded, {p: Submitted(v, None, 0) for p, v in answers.items()}).rejected
+        assert review.submit(official, responses.load(db.session.get(Response, response_id))) == []
+        review.comment(reviewer, response_id, ThreadKind.INDICATOR, "P1", HOSTILE)
+        review.comment(official, response_id, ThreadKind.QUESTION, "q1", "+1 that is right; @everyone -x")
+        review.set_reviewed_score(reviewer, response_id, "P1", 50.0, "=1+1 not applied everywhere")
+        review.approve(reviewer, response_id, None)
+        db.session.commit()
+    return response_id
+
+
+def test_the_institution_workbook_holds_the_stored_figures_in_two_readers(app, client, auth, approved):
+    auth.login("auditor@example.org")
+    client.post("/language", data={"language": "en", "csrf_token": auth.token()})
+    download = client.get(f"/reports/responses/{approved}.xlsx")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    book = load_workbook(io.BytesIO(download.data))
+    assert book.sheetnames == ["Indicator sheet", "Indicators", "Answers", "Areas"]
+    rows = list(book["Indicators"].iter_rows(values_only=True))
+    header, by_code = rows[0], {row[2]: row for row in rows[1:]}
+    assert header[:4] == ("Area", "Section", "Code", "Indicator")
+    assert by_code["P1"][6] == 0.75 and by_code["P1"][8] == "Green"            # 3 of 4, stored as a fraction
+    assert by_code["P1"][10] == 0.5 and by_code["P1"][11] == "Amber"           # the reviewer's 50 %
+    assert by_code["R1"][6] == 0.75 and by_code["B1"][7] == 80
+    assert book["Indicators"].freeze_panes == "A2" and book["Indicators"].auto_filter.ref
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(download.data))
+    assert calamine.sheet_names == book.sheetnames
+    data = calamine.get_sheet_by_name("Indicators").to_python()
+    assert [row[2] for row in data[1:]] == [row[2] for row in rows[1:]]
+    assert data[1 + [row[2] for row in rows[1:]].index("P1")][6] == pytest.approx(0.75)
+    with app.app_context():
+        assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "export.download")).all() \
+            == ["export.download"]
+
+
+def test_no_text_anyone_typed_becomes_a_formula(app, client, auth, approved):
+    auth.login("reviewer.rs@example.org")
+    download = client.get(f"/reports/responses/{approved}.xlsx")
+    book = load_workbook(io.BytesIO(download.data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+    assert any(HOSTILE in text for text in texts) and any("=1+1 not applied everywhere" in t for t in texts)
+
+
+def test_text_is_cut_with_a_marker_and_csv_cells_are_not_evaluated():
+    from app.exports.writer import cell_text
+    assert cell_text("x" * (MAX_CELL + 10)).endswith(CUT) and len(cell_text("x" * (MAX_CELL + 10))) == MAX_CELL
+    for dangerous in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_text(dangerous) == "'" + dangerous
+    assert csv_text("plain") == "plain" and csv_text("1-2") == "1-2"
+
+
+def test_sheet_names_are_valid_and_unique():
+    taken = set()
+    assert sheet_name("Indicators", taken) == "Indicators"
+    assert sheet_name("indicators", taken) == "indicators (2)"
+    assert sheet_name("a/b:c*d?e[f]g\\h", taken) == "a_b_c_d_e_f_g_h"
+    long = sheet_name("x" * 40, taken)
+    assert len(long) == 31 and len(sheet_name("x" * 40, taken)) == 31 and sheet_name("", taken) == "Sheet"
+    assert sheet_name("'quoted'", taken) == "quoted"
+
+
+def test_a_reader_outside_the_scope_gets_no_workbook(app, client, auth, approved, make_user):
+    from app.models import Role
+    make_user("reviewer.al@example.org", Role.REVIEWER, country="AL")
+    auth.login("reviewer.al@example.org")
+    assert client.get(f"/reports/responses/{approved}.xlsx").status_code == 404
