@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app, url_for
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app import demo
 from app.extensions import db
+from app.languages import LANGUAGES
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
 from app.services import cycles, org, questionnaires, users
 from app.views._definition_messages import located
@@ -204,6 +205,7 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(users_group)
     app.cli.add_command(questionnaire_group)
+    app.cli.add_command(export_command)
 
 
 questionnaire_group = AppGroup("questionnaire", help="Check, import and export XLSForm questionnaires.")
@@ -265,3 +267,55 @@ def _read_form(path: Path) -> bytes:
     if path.is_dir():
         return to_xlsx(path)
     return path.read_bytes()
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("kind", type=click.Choice(["institution", "country", "region"]))
+@click.option("--cycle", "cycle_id", type=int, required=True, help="the cycle's id")
+@click.option("--institution", "institution_id", type=int, help="institution: its id")
+@click.option("--country", "country_code", help="country: its code, such as RS")
+@click.option("--lang", "language", default="en", type=click.Choice(list(LANGUAGES)))
+@click.option("--as", "email", help="whose scope to export with (default: an active administrator)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def export_command(kind, cycle_id, institution_id, country_code, language, email, output):
+    """Write an indicator workbook (.xlsx) of a cycle: one institution's, a country's or the region's."""
+    from flask_babel import force_locale
+
+    from app.exports import sheets
+    from app.models import Response, Role, RoleAssignment, User
+    from app.services.errors import ServiceError
+    from app.services.scope import get_scoped
+    from app.views import _workbooks as workbooks
+
+    reader = users.find_user(email) if email else db.session.scalars(
+        select(User).join(RoleAssignment).where(RoleAssignment.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)).first()
+    if reader is None:
+        raise click.ClickException("no such reader: name one with --as EMAIL")
+    try:
+        cycle = get_scoped(reader, Cycle, cycle_id)
+        with current_app.test_request_context(), force_locale(LANGUAGES[language][1]):
+            from flask import g
+            g.language = language
+            if kind == "institution":
+                if institution_id is None:
+                    raise click.UsageError("--institution is needed")
+                response = db.session.scalars(select(Response).where(Response.cycle_id == cycle.id,
+                                                                     Response.institution_id == institution_id)).first()
+                if response is None:
+                    raise click.ClickException(f"institution {institution_id} has no response in cycle {cycle_id}")
+                book = workbooks.institution(reader, get_scoped(reader, Response, response.id), language)
+            elif kind == "country":
+                place = db.session.scalars(select(Country).where(Country.code == (country_code or "").upper())).first()
+                if place is None:
+                    raise click.UsageError("--country CODE is needed (a known country)")
+                book = workbooks.country(reader, cycle, get_scoped(reader, Country, place.id), language)
+            else:
+                book = workbooks.region(reader, cycle, language)
+            if book is None:
+                raise click.ClickException(f"cycle {cycle_id} has no questionnaire pinned")
+            sheets.write(book, output)
+    except ServiceError as exc:
+        raise click.ClickException(f"not found or not allowed for {reader.email}: {exc.code}") from None
+    click.echo(f"Written {output}")

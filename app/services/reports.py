@@ -176,6 +176,6 @@ def cycles_for(user) -> list[Cycle]:
 
 
 
-def downloaded(user, response: Response, what: str) -> None:
-    """Every download is an audit event."""
-    audit.record(user, "export.download", response, "file", None, what)
+def downloaded(user, subject, what: str) -> None:
+    """Every download is an audit event (about the response or the cycle it is of)."""
+    audit.record(user, "export.download", subject, "file", None, what)

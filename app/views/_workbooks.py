@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from app.exports import sheets
 from app.models import Response, ThreadKind
 from app.services import reports, responses, review
-from app.templating import country_name, person, status_label
+from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, status_label
 from app.views import _form
 
 _SECTIONS = ("law_policy", "practice")
@@ -142,4 +142,93 @@ def filename(response: Response) -> str:
     return f"matrica-{response.institution.country.code.lower()}-{response.id}-{response.cycle_id}.xlsx"
 
 
-__all__ = ["filename", "institution"]
+
+
+def _method(indicator) -> str:
+    return aggregation(indicator)
+
+
+def country(user, cycle, place, language: str) -> sheets.Book | None:
+    sheet = reports.country_sheet(user, cycle, place)
+    if sheet is None:
+        return None
+    form = sheet.form
+    cover = [(_("Country"), country_label(place)), (_("Cycle"), cycle.name),
+             (_("Institutions"), ", ".join(row.response.institution.name for row in sheet.counted) or "—"),
+             (_("Generated"), format_datetime(datetime.now(timezone.utc), "medium")),
+             (_("Language"), language), (_("Generated for"), person(user))]
+    if place.code == "XK":
+        cover.append(("*", kosovo_footnote()))
+    indicators = [[code, form.text(indicator.label, language)[0], _section(indicator.section),
+                   *_value_pair(sheet.own.get(code), indicator), _rating(sheet.own[code].rating),
+                   *_value_pair(sheet.reviewed.get(code), indicator), _rating(sheet.reviewed[code].rating),
+                   _reason(sheet.reviewed.get(code)), _method(indicator)]
+                  for code, indicator in form.indicators.items()]
+    areas = [[form.text(area.label, language)[0],
+              sheet.reviewed_areas[area.code].sections["law_policy"].percent,
+              sheet.reviewed_areas[area.code].sections["practice"].percent,
+              sheet.areas[area.code].percent, sheet.reviewed_areas[area.code].percent,
+              _rating(sheet.reviewed_areas[area.code].rating), sheet.reviewed_areas[area.code].total.rated,
+              sheet.reviewed_areas[area.code].total.indicators] for area in form.areas]
+    institutions = [[row.response.institution.name, status_label(row.response.status)]
+                    + [_rating(row.reviewed[code].rating) if row.snapshot else "—" for code in form.indicators]
+                    for row in sheet.rows]
+    value_headers = [_("Self-assessed"), _("Self-assessed value"), _("Rating"), _("Reviewed"), _("Reviewed value"),
+                     _("Reviewed rating")]
+    return sheets.Book(_("Country sheet"), cover, [
+        sheets.Table(_("Country indicators"), [_("Code"), _("Indicator"), _("Section"), *value_headers, _("Why no value"),
+                                               _("How it is aggregated")], indicators,
+                     widths=[8, 40, 14, 12, 12, 12, 12, 12, 14, 20, 30], percent={3, 6}, rating={5, 8}),
+        sheets.Table(_("Areas"), [_("Area"), _("Law and policy"), _("Practice"), _("Self-assessed"), _("Reviewed"),
+                                  _("Rating"), _("Indicators rated"), _("Indicators")], areas,
+                     widths=[40, 14, 14, 14, 14, 12, 10, 10], percent={1, 2, 3, 4}, rating={5}),
+        sheets.Table(_("Institutions"), [_("Institution"), _("Status")] + list(form.indicators), institutions,
+                     widths=[40, 16], rating=set(range(2, 2 + len(form.indicators)))),
+    ], [sheets.Chart(_("Country area scores: self-assessed and reviewed"), _("Areas"), 0, [3, 4])], _rating_words())
+
+
+def _value_pair(result, indicator) -> list:
+    """A value as a percentage (points, ratio) or as a number (band): two columns, one filled."""
+    value = result.value if result is not None else None
+    return [value, None] if indicator.method != "band" else [None, value]
+
+
+def region(user, cycle, language: str) -> sheets.Book | None:
+    form = reports.form_of(cycle)
+    if form is None:
+        return None
+    found = reports.region_sheet(user, cycle)
+    names = [country_label(sheet.country) for sheet in found]
+    cover = [(_("Cycle"), cycle.name), (_("Countries"), ", ".join(names) or "—"),
+             (_("Generated"), format_datetime(datetime.now(timezone.utc), "medium")),
+             (_("Language"), language), (_("Generated for"), person(user))]
+    if any(sheet.country.code == "XK" for sheet in found):
+        cover.append(("*", kosovo_footnote()))
+    areas = [[form.text(area.label, language)[0]] + [sheet.reviewed_areas[area.code].percent for sheet in found]
+             for area in form.areas]
+    indicators = [[code, form.text(indicator.label, language)[0]]
+                  + [sheet.reviewed[code].value for sheet in found] + [_method(indicator)]
+                  for code, indicator in form.indicators.items()]
+    trend_rows, left_out = [], set()
+    cycles: list = []
+    for sheet in found:
+        trend = reports.trend(user, sheet.country)
+        cycles = cycles if len(cycles) >= len(trend.cycles) else trend.cycles
+        left_out |= set(trend.left_out)
+        for area in form.areas:
+            trend_rows.append([country_label(sheet.country), form.text(area.label, language)[0]]
+                              + trend.areas.get(area.code, []))
+    trend_note = [[_("The questionnaire versions of these cycles differ: only the indicators they share are "
+                     "compared. Left out: %(codes)s.", codes=", ".join(sorted(left_out)))]] if left_out else []
+    return sheets.Book(_("Region sheet"), cover, [
+        sheets.Table(_("Areas by country (reviewed)"), [_("Area")] + names, areas, widths=[40] + [14] * len(names),
+                     percent=set(range(1, 1 + len(names)))),
+        sheets.Table(_("Indicators by country (reviewed)"), [_("Code"), _("Indicator")] + names
+                     + [_("How it is aggregated")], indicators, widths=[8, 40] + [12] * len(names) + [30]),
+        sheets.Table(_("Across cycles"), [_("Country"), _("Area")] + [c.name for c in cycles],
+                     trend_rows + trend_note, widths=[24, 40] + [14] * len(cycles),
+                     percent=set(range(2, 2 + len(cycles)))),
+    ], [], _rating_words())
+
+
+__all__ = ["country", "filename", "institution", "region"]

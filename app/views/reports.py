@@ -108,12 +108,36 @@ def institution_xlsx(response_id: int):
     response = get_scoped(user, Response, response_id)
     if reports.form_of(response.cycle) is None:
         abort(404)
+    return _download(workbooks.institution(user, response, current_language()), user, response,
+                     workbooks.filename(response))
+
+
+@bp.route("/cycles/<int:cycle_id>/countries/<int:country_id>.xlsx")
+@login_required
+def country_xlsx(cycle_id: int, country_id: int):
+    user = signed_in()
+    cycle = get_scoped(user, Cycle, cycle_id)
+    place = get_scoped(user, Country, country_id)
+    return _download(workbooks.country(user, cycle, place, current_language()), user, cycle,
+                     f"matrica-{place.code.lower()}-{cycle.id}.xlsx")
+
+
+@bp.route("/cycles/<int:cycle_id>.xlsx")
+@login_required
+def region_xlsx(cycle_id: int):
+    user = signed_in()
+    cycle = get_scoped(user, Cycle, cycle_id)
+    return _download(workbooks.region(user, cycle, current_language()), user, cycle, f"matrica-region-{cycle.id}.xlsx")
+
+
+def _download(book, user, subject, name: str):
+    if book is None:
+        abort(404)
     buffer = io.BytesIO()
-    sheets.write(workbooks.institution(user, response, current_language()), buffer)
-    reports.downloaded(user, response, "institution.xlsx")
+    sheets.write(book, buffer)
+    reports.downloaded(user, subject, name)
     db.session.commit()
-    return send_file(io.BytesIO(buffer.getvalue()), mimetype=XLSX, as_attachment=True,
-                     download_name=workbooks.filename(response))
+    return send_file(io.BytesIO(buffer.getvalue()), mimetype=XLSX, as_attachment=True, download_name=name)
 
 
 @bp.route("/cycles/<int:cycle_id>/countries/<int:country_id>")

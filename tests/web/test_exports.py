@@ -91,3 +91,43 @@ def test_a_reader_outside_the_scope_gets_no_workbook(app, client, auth, approved
     make_user("reviewer.al@example.org", Role.REVIEWER, country="AL")
     auth.login("reviewer.al@example.org")
     assert client.get(f"/reports/responses/{approved}.xlsx").status_code == 404
+
+
+def test_country_and_region_workbooks(app, client, auth, approved):
+    with app.app_context():
+        from app.models import Country
+        cycle = db.session.get(Response, approved).cycle_id
+        serbia = db.session.scalars(select(Country.id).where(Country.code == "RS")).one()
+    auth.login("auditor@example.org")
+    client.post("/language", data={"language": "sr_Cyrl", "csrf_token": auth.token()})
+    country = client.get(f"/reports/cycles/{cycle}/countries/{serbia}.xlsx")
+    book = load_workbook(io.BytesIO(country.data))
+    assert len(book.sheetnames) == 4
+    rows = {row[0]: row for row in book.worksheets[1].iter_rows(values_only=True)}
+    assert rows["P1"][3] == 0.75 and rows["P1"][6] == 0.5 and rows["P1"][8] == "Жуто"   # in Serbian Cyrillic
+    assert "бројилаца" in rows["R1"][10]
+    region = client.get(f"/reports/cycles/{cycle}.xlsx")
+    book = load_workbook(io.BytesIO(region.data))
+    assert len(book.sheetnames) == 4
+    assert [c.value for c in book.worksheets[1][1]][1] == "Србија"
+    CalamineWorkbook.from_filelike(io.BytesIO(region.data)).get_sheet_by_name(book.sheetnames[3]).to_python()
+    with app.app_context():
+        assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.download")).all()) == 2
+
+
+def test_the_command_writes_the_same_workbooks(app, runner, approved, tmp_path):
+    with app.app_context():
+        cycle = db.session.get(Response, approved).cycle_id
+        institution = db.session.get(Response, approved).institution_id
+    for args in (["institution", "--institution", str(institution)], ["country", "--country", "rs"], ["region"]):
+        target = tmp_path / f"{args[0]}.xlsx"
+        result = runner.invoke(args=["export", *args, "--cycle", str(cycle), "--lang", "sq", "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        book = load_workbook(target)
+        assert len(book.sheetnames) >= 4
+    assert "E gjelbër" in [c.value for row in load_workbook(tmp_path / "institution.xlsx").worksheets[1].iter_rows()
+                            for c in row]
+    bad = runner.invoke(args=["export", "country", "--cycle", str(cycle), "-o", str(tmp_path / "x.xlsx")])
+    assert bad.exit_code != 0 and "--country" in bad.output
+    missing = runner.invoke(args=["export", "region", "--cycle", "99999", "-o", str(tmp_path / "y.xlsx")])
+    assert missing.exit_code != 0 and "not found" in missing.output
