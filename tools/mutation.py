@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
     "app/scoring/__init__.py": ["tests/unit/test_scoring.py", "tests/unit/test_bounds.py", "tests/unit/test_state.py"],
     "app/xlsform/values.py": ["tests/unit/test_values.py", "tests/unit/test_bounds.py"],
-    "app/xlsform/expressions.py": ["tests/unit/test_expressions.py", "tests/unit/test_bounds.py"],
+    "app/xlsform/expressions.py": ["tests/unit/test_expressions.py", "tests/unit/test_expression_limits.py",
+                                   "tests/unit/test_bounds.py"],
     "app/services/scope.py": ["tests/web/test_scope_exact.py", "tests/web/test_scoping.py", "tests/web/test_lists.py",
                               "tests/web/test_form.py"],
 }

@@ -79,8 +79,6 @@ def to_number(value: Any) -> float:
     if isinstance(value, NodeSet):
         return to_number(value[0]) if value else math.nan
     text = str(value)
-    if not text or len(text) > 400:
-        return math.nan
     if _NUMBER_TEXT.fullmatch(text):
         number = float(text)
         return number if math.isfinite(number) else math.nan
@@ -109,8 +107,6 @@ def to_bool(value: Any) -> bool:
         return not math.isnan(value) and value != 0
     if isinstance(value, NodeSet):
         return len(value) > 0
-    if isinstance(value, date):
-        return True
     return bool(to_string(value))
 
 
@@ -119,16 +115,14 @@ def format_number(number: float) -> str:
         return "NaN"
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
     text = f"{number:.15g}"
-    if "e" in text:
+    if "e" in text:   # never an exponent: 1e-07 is 0.0000001
         text = f"{number:.15f}".rstrip("0").rstrip(".")
-    return text
+    return "0" if text == "-0" else text
 
 
 def _parse_date(text: str) -> date | None:
-    if len(text) >= 10 and re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", text):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", text):
         try:
             return date.fromisoformat(text[:10])
         except ValueError:
@@ -142,11 +136,9 @@ def _to_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or abs(value) > 3_000_000:
-            return None
         try:
             return EPOCH + timedelta(days=math.floor(value))
-        except OverflowError:   # before year 1 or after 9999
+        except (OverflowError, ValueError):   # not finite, or before year 1 or after 9999
             return None
     return _parse_date(to_string(value))
 
@@ -203,9 +195,9 @@ def tokenize(text: str) -> list[Token]:
 
 # -- parser ---------------------------------------------------------------------------
 
-# binding powers: or < and < equality < relational < additive < multiplicative < unary
-_BINARY = {"or": 10, "and": 20, "=": 30, "!=": 30, "<": 40, "<=": 40, ">": 40, ">=": 40,
-           "+": 50, "-": 50, "*": 60, "div": 60, "mod": 60, "|": 70}
+# binary operators from the loosest to the tightest; an operator binds with its tier's number
+_TIERS = (("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod"), ("|",))
+_BINARY = {operator: tier for tier, operators in enumerate(_TIERS, start=1) for operator in operators}
 
 
 @dataclass(frozen=True)
@@ -240,7 +232,7 @@ class _Parser:
 
     def expect(self, text: str) -> Token:
         token = self.advance()
-        if token.text != text or token.kind not in ("op",):
+        if token.text != text:
             raise ExpressionError("expected", token.position, expected=text, found=token.text or "end")
         return token
 
@@ -552,10 +544,7 @@ def _relational(a: Any, b: Any, compare) -> bool:
         left = a if isinstance(a, NodeSet) else [a]
         right = b if isinstance(b, NodeSet) else [b]
         return any(_relational(x, y, compare) for x in left for y in right)
-    x, y = to_number(a), to_number(b)
-    if math.isnan(x) or math.isnan(y):
-        return False
-    return compare(x, y)
+    return compare(to_number(a), to_number(b))   # False when either is NaN
 
 
 # -- functions ------------------------------------------------------------------------
