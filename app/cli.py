@@ -15,7 +15,7 @@ from app import demo
 from app.extensions import db
 from app.languages import LANGUAGES
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role
-from app.services import cycles, org, questionnaires, users
+from app.services import cycles, org, questionnaires, reports, users
 from app.views._definition_messages import located
 from app.xlsform.source import to_xlsx
 
@@ -271,15 +271,22 @@ def _read_form(path: Path) -> bytes:
 
 @click.command("export")
 @with_appcontext
-@click.argument("kind", type=click.Choice(["institution", "country", "region"]))
+@click.argument("kind", type=click.Choice(["institution", "country", "region", "raw"]))
 @click.option("--cycle", "cycle_id", type=int, required=True, help="the cycle's id")
 @click.option("--institution", "institution_id", type=int, help="institution: its id")
 @click.option("--country", "country_code", help="country: its code, such as RS")
 @click.option("--lang", "language", default="en", type=click.Choice(list(LANGUAGES)))
 @click.option("--as", "email", help="whose scope to export with (default: an active administrator)")
+@click.option("--format", "file_format", default="xlsx", type=click.Choice(["xlsx", "csv"]),
+              help="raw: xlsx, or csv (a .zip of one .csv per sheet when the questionnaire has repeats)")
+@click.option("--labels", help="raw: answers as labels in this language of the questionnaire (default: codes)")
+@click.option("--multiple", default="both", type=click.Choice(["both", "single", "split"]),
+              help="raw: a select-multiple as one column, one 0/1 column per choice, or both")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
-def export_command(kind, cycle_id, institution_id, country_code, language, email, output):
-    """Write an indicator workbook (.xlsx) of a cycle: one institution's, a country's or the region's."""
+def export_command(kind, cycle_id, institution_id, country_code, language, email, file_format, labels, multiple,
+                   output):
+    """Write a workbook of a cycle: one institution's, a country's or the region's indicators (.xlsx), or
+    the raw data (one row per response; --country narrows it)."""
     from flask_babel import force_locale
 
     from app.exports import sheets
@@ -298,6 +305,22 @@ def export_command(kind, cycle_id, institution_id, country_code, language, email
         with current_app.test_request_context(), force_locale(LANGUAGES[language][1]):
             from flask import g
             g.language = language
+            if kind == "raw":
+                form = reports.form_of(cycle)
+                if form is None:
+                    raise click.ClickException(f"cycle {cycle_id} has no questionnaire pinned")
+                if labels is not None and labels not in form.languages:
+                    raise click.UsageError(f"--labels: the questionnaire's languages are {', '.join(form.languages)}")
+                place_id = None
+                if country_code:
+                    place = db.session.scalars(select(Country).where(Country.code == country_code.upper())).first()
+                    if place is None:
+                        raise click.UsageError("--country: no such country")
+                    place_id = get_scoped(reader, Country, place.id).id
+                rows = workbooks.raw(reader, cycle, language, output, labels=labels, multiple=multiple,
+                                     file_format=file_format, country_id=place_id)
+                click.echo(f"Written {output}: {rows} rows, one per response")
+                return
             if kind == "institution":
                 if institution_id is None:
                     raise click.UsageError("--institution is needed")

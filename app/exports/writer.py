@@ -9,10 +9,13 @@ with a visible marker; sheet names are made valid and unique.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import math
 import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -58,6 +61,7 @@ class Styles:
     percent: Any = None
     number: Any = None
     date: Any = None
+    moment: Any = None
     title: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +69,7 @@ class Styles:
 class XlsxSheet:
     def __init__(self, book: XlsxBook, worksheet):
         self.book, self.worksheet, self.row = book, worksheet, 0
+        self.name = worksheet.get_name()
 
     def write(self, values: Iterable[Any], formats: Iterable[Any] | None = None) -> int:
         """Write one row (texts as text, numbers as numbers, dates as dates); its index."""
@@ -109,6 +114,7 @@ class XlsxBook:
                                          "bottom": 1}),
                              wrap=add({"text_wrap": True, "valign": "top"}), percent=add({"num_format": "0%"}),
                              number=add({"num_format": "#,##0.##"}), date=add({"num_format": "yyyy-mm-dd"}),
+                             moment=add({"num_format": "yyyy-mm-dd hh:mm"}),
                              title=add({"bold": True, "font_size": 14}))
 
     def sheet(self, name: str) -> XlsxSheet:
@@ -124,7 +130,9 @@ class XlsxBook:
                 worksheet.write_string(row, column, str(value), style)
             else:
                 worksheet.write_number(row, column, value, style)
-        elif isinstance(value, (date, datetime)):
+        elif isinstance(value, datetime):   # a moment: as the caller gives it, naive, in the reader's time zone
+            worksheet.write_datetime(row, column, value.replace(tzinfo=None), style or self.styles.moment)
+        elif isinstance(value, date):
             worksheet.write_datetime(row, column, value, style or self.styles.date)
         else:
             worksheet.write_string(row, column, cell_text(str(value)), style)
@@ -134,9 +142,9 @@ class XlsxBook:
 
 
 class CsvSheet:
-    def __init__(self, stream):
+    def __init__(self, stream, name: str = ""):
         self.writer = csv.writer(stream, lineterminator="\r\n")
-        self.row = 0
+        self.row, self.name = 0, name
 
     def write(self, values: Iterable[Any], formats=None) -> int:
         self.writer.writerow([csv_text(v) if isinstance(v, str) else "" if v is None else
@@ -151,9 +159,37 @@ class CsvSheet:
         pass
 
 
-def csv_stream() -> io.StringIO:
-    """A text stream for one CSV sheet, starting with a byte order mark (Excel then reads UTF-8,
-    Cyrillic included)."""
-    stream = io.StringIO()
-    stream.write("\ufeff")
-    return stream
+class CsvBook:
+    """CSV in UTF-8 with a byte order mark (Excel then reads Cyrillic correctly), written to
+    ``target`` (a path or a binary stream): one sheet is one .csv; several are a .zip of one
+    .csv per sheet. Rows go to temporary files as they are written."""
+
+    def __init__(self, target):
+        self.target, self.names = target, set()
+        self._sheets: list[tuple[str, Any]] = []
+
+    def sheet(self, name: str) -> CsvSheet:
+        name = sheet_name(name, self.names)
+        stream = tempfile.TemporaryFile("w+", encoding="utf-8-sig", newline="")
+        self._sheets.append((name, stream))
+        return CsvSheet(stream, name)
+
+    @property
+    def several(self) -> bool:
+        return len(self._sheets) > 1
+
+    def close(self) -> None:
+        with contextlib.ExitStack() as stack:
+            out = self.target if hasattr(self.target, "write") else stack.enter_context(open(self.target, "wb"))
+            if not self.several:
+                for _name, stream in self._sheets:
+                    stream.seek(0)
+                    shutil.copyfileobj(stream.buffer, out)
+            else:
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for name, stream in self._sheets:
+                        stream.seek(0)
+                        with archive.open(f"{name}.csv", "w") as member:
+                            shutil.copyfileobj(stream.buffer, member)
+        for _name, stream in self._sheets:
+            stream.close()

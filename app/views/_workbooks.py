@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, to_user_timezone
 from flask_babel import gettext as _
 
+from app.exports import raw as raw_export
 from app.exports import sheets
-from app.models import Response, ThreadKind
-from app.services import reports, responses, review
+from app.exports.writer import CsvBook, XlsxBook
+from app.models import Response, ResponseStatus, ThreadKind
+from app.services import raw_data, reports, responses, review
 from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, status_label
 from app.views import _form
 
@@ -231,4 +233,35 @@ def region(user, cycle, language: str) -> sheets.Book | None:
     ], [], _rating_words())
 
 
-__all__ = ["country", "filename", "institution", "region"]
+def _local(moment: datetime | None) -> datetime | None:
+    """A stored moment in the reader's time zone, as a spreadsheet holds it (without a zone)."""
+    return to_user_timezone(moment).replace(tzinfo=None) if moment is not None else None
+
+
+class RowCountMismatch(RuntimeError):
+    """Fewer or more rows were written than there are responses: the file is not offered."""
+
+
+def raw(user, cycle, language: str, target, *, labels: str | None = None, multiple: str = "both",
+        file_format: str = "xlsx", country_id: int | None = None, progress=None) -> int:
+    """Write the cycle's raw data within ``user``'s scope to ``target``; the rows written.
+
+    ``labels``: a language of the questionnaire for answer labels, or None for codes;
+    ``progress(done, total)`` is called as rows are written."""
+    form = reports.form_of(cycle)
+    total = raw_data.count(user, cycle, country_id)
+    book = XlsxBook(target, constant_memory=True) if file_format == "xlsx" else CsvBook(target)
+    words = raw_export.Words(_("Responses"), _("Institution"), _("Country"), _("Status"), _("Submitted"),
+                             _("Last change"))
+    statuses = {status: status_label(status) for status in ResponseStatus}
+    submissions = (raw_export.Submission(found.id, found.institution, found.country, statuses[found.status],
+                                         _local(found.submitted_at), _local(found.updated_at), found.answers)
+                   for found in raw_data.responses(user, cycle, country_id))
+    written = raw_export.write(form, book, raw_export.Options(labels, multiple), words, submissions,
+                               (lambda rows: progress(rows, total)) if progress is not None else None)
+    if written != total:
+        raise RowCountMismatch(f"{written} rows written of {total} responses")
+    return written
+
+
+__all__ = ["country", "filename", "institution", "raw", "region"]
