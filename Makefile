@@ -53,6 +53,8 @@ run: install assets demo
 	@echo "Matrica is serving on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@$(FLASK) demo | tail -n +2
 	@echo
+	@# a consumer of background jobs (exports) beside the web server; both stop together
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	MATRICA_SESSION_COOKIE_SECURE=false MATRICA_REMEMBER_COOKIE_SECURE=false \
 	$(BIN)/gunicorn --no-control-socket --workers 2 --threads 4 --bind $(HOST):$(PORT) \
 	  --access-logfile - wsgi:app

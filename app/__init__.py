@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app import cli, config_defaults, errors, i18n, security, templating
+    from app import cli, config_defaults, errors, i18n, jobs, security, templating
     from app.extensions import init_extensions
     from app.views import register_blueprints
 
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     init_extensions(app)
+    jobs.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     templating.init_app(app)

@@ -206,6 +206,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(questionnaire_group)
     app.cli.add_command(export_command)
+    app.cli.add_command(worker_command)
 
 
 questionnaire_group = AppGroup("questionnaire", help="Check, import and export XLSForm questionnaires.")
@@ -342,3 +343,14 @@ def export_command(kind, cycle_id, institution_id, country_code, language, email
     except ServiceError as exc:
         raise click.ClickException(f"not found or not allowed for {reader.email}: {exc.code}") from None
     click.echo(f"Written {output}")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--workers", default=2, show_default=True, help="threads taking jobs in this process")
+def worker_command(workers: int):
+    """Run a consumer of background jobs (exports) until stopped. Run one or more on any node that
+    shares the queue (HUEY_URL) and the database."""
+    huey = current_app.extensions["huey"]
+    click.echo(f"Matrica worker: {workers} thread(s) on the {type(huey).__name__} queue")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -64,3 +64,14 @@ MAIL_SENDER = "matrica@localhost"
 
 # Extra check at start: an unreachable database is one clear line and exit 1.
 CHECK_DATABASE_ON_START = True
+
+# Background jobs (Huey): a SQLite queue in the instance folder by default; a Redis URL
+# (redis://host:6379/0) shares one queue between nodes. Consumers: `flask --app wsgi worker`.
+HUEY_URL = None
+HUEY_IMMEDIATE = False       # run tasks at once, in the caller (tests)
+# Exports: up to EXPORT_AT_ONCE responses are written during the request and downloaded at
+# once; more go to a worker with a progress page. Finished files are kept EXPORT_KEEP_HOURS,
+# in the database, or in EXPORT_DIRECTORY when it is set (a directory all nodes share).
+EXPORT_AT_ONCE = 200
+EXPORT_KEEP_HOURS = 24
+EXPORT_DIRECTORY = None

@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 from app import create_app
 from app.cli import DEMO_PASSWORD, load_demo
 from app.extensions import db
-from app.models import Country, Institution, InstitutionKind, Role
+from app.models import Answer, Country, Institution, InstitutionKind, Response, ResponseStatus, Role
 from app.services import users as user_service
 from tests.html_checks import check_html
 
@@ -33,6 +33,7 @@ TEST_CONFIG = {
     "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # still scrypt, cheaper for the suite
     "CHECK_DATABASE_ON_START": False,
     "SERVER_NAME": None,
+    "HUEY_IMMEDIATE": True,   # background jobs run at once, in the request that asks for them
 }
 
 
@@ -203,7 +204,7 @@ FORMS = Path(__file__).resolve().parent / "data" / "forms"
 def make_response(app, demo):
     """Builder: a published questionnaire (a folder under tests/data/forms, or a shipped one),
     an open cycle pinning it, and the draft response of an institution; returns its id."""
-    from app.models import Cycle, CycleStatus, Response
+    from app.models import Cycle, CycleStatus
     from app.services import cycles as cycle_service
     from app.services import questionnaires as questionnaire_service
     from app.xlsform.source import to_xlsx
@@ -229,3 +230,25 @@ def make_response(app, demo):
                                                                      Response.institution_id == institution_id)).one()
 
     return build
+
+
+# A cycle of the 'types' questionnaire for the raw data exports: the RS response answered
+# (a repeat of two sites, a select-multiple, a formula-like comment) and approved.
+HOSTILE_TEXT = '=HYPERLINK("http://evil.example","click")'
+RAW_ANSWERS = {"count": "3", "amount": "2.5", "comment": HOSTILE_TEXT, "when": "2026-02-01",
+               "agencies": "police other", "sop": "yes", "site[1]/site_name": "North", "site[1]/site_beds": "4",
+               "site[2]/site_name": "-South", "site[2]/site_beds": "6"}
+
+
+@pytest.fixture
+def cycle_with_answers(app, make_response):
+    """The RS response answered (and approved), the AL one left empty in draft; the cycle's id."""
+    rs = make_response("types")
+    al = make_response("types", institution="Zyra e Koordinatorit Kombëtar kundër Trafikimit")
+    with app.app_context():
+        for path, value in RAW_ANSWERS.items():
+            db.session.add(Answer(response_id=rs, path=path, value=value))
+        db.session.get(Response, rs).status = ResponseStatus.APPROVED
+        db.session.commit()
+        assert db.session.get(Response, al).status == ResponseStatus.DRAFT
+        return db.session.get(Response, rs).cycle_id

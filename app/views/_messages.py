@@ -36,6 +36,10 @@ def error_message(code: str) -> str:
         "institution_has_answers": _("An institution whose response already holds answers cannot be removed from the cycle."),
         "status_moved": _("Someone else moved this response on meanwhile (another tab or another reviewer). "
                           "Nothing was changed; the page shows where it stands now."),
+        "export_under_way": _("This export is still being prepared."),
+        "export_ready": _("This export is ready: download it below."),
+        "export_not_ready": _("This file is not available (it is not ready, or it was deleted after its time ran "
+                              "out). Ask for it again."),
         "not_allowed": _("Your account does not have access to this page or action."),
         "not_found": _("The page you asked for does not exist, or you do not have access to it."),
         "summary_required": _("Write a summary for the institution: what to correct or complete."),

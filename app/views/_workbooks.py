@@ -264,4 +264,12 @@ def raw(user, cycle, language: str, target, *, labels: str | None = None, multip
     return written
 
 
-__all__ = ["country", "filename", "institution", "raw", "region"]
+def raw_filename(cycle, params: dict, head: bytes) -> tuple[str, str]:
+    """The raw export's file name and kind (xlsx, csv, or zip for several CSV files), given
+    the first bytes written."""
+    kind = "xlsx" if params.get("format", "xlsx") == "xlsx" else "zip" if head.startswith(b"PK") else "csv"
+    place = f"-{params['country_code'].lower()}" if params.get("country_code") else ""
+    return f"matrica-raw-{cycle.id}{place}-{datetime.now(timezone.utc):%Y%m%d-%H%M}.{kind}", kind
+
+
+__all__ = ["country", "filename", "institution", "raw", "raw_filename", "region"]

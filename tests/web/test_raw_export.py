@@ -5,33 +5,10 @@ import csv
 import io
 import zipfile
 
-import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
-from app.extensions import db
-from app.models import Answer, Response, ResponseStatus
-
+from tests.conftest import HOSTILE_TEXT as HOSTILE
 from tests.conftest import RS_INSTITUTION
-
-HOSTILE = '=HYPERLINK("http://evil.example","click")'
-ANSWERS = {"count": "3", "amount": "2.5", "comment": HOSTILE, "when": "2026-02-01", "agencies": "police other",
-           "sop": "yes", "site[1]/site_name": "North", "site[1]/site_beds": "4", "site[2]/site_name": "-South",
-           "site[2]/site_beds": "6"}
-
-
-@pytest.fixture
-def cycle_with_answers(app, make_response):
-    """The RS response answered (and approved), the AL one left empty in draft; the cycle's id."""
-    rs = make_response("types")
-    al = make_response("types", institution="Zyra e Koordinatorit Kombëtar kundër Trafikimit")
-    with app.app_context():
-        for path, value in ANSWERS.items():
-            db.session.add(Answer(response_id=rs, path=path, value=value))
-        db.session.get(Response, rs).status = ResponseStatus.APPROVED
-        db.session.commit()
-        assert db.session.get(Response, al).status == ResponseStatus.DRAFT
-        return db.session.get(Response, rs).cycle_id
-
 
 def _export(runner, tmp_path, cycle, *options, name="raw.xlsx"):
     target = tmp_path / name
