@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import func, select
 
@@ -41,21 +42,26 @@ def count(user, cycle: Cycle, country_id: int | None = None) -> int:
 
 
 def responses(user, cycle: Cycle, country_id: int | None = None) -> Iterator[RawResponse]:
-    """Every response in scope, by id, each with its answers (empty answers left out)."""
+    """Every response in scope, by id, each with its answers (empty answers left out): two
+    ordered scans read side by side, the responses and their answers."""
     places = {row.id: (row.name, row.code) for row in db.session.execute(
         select(Institution.id, Institution.name, Country.code).join(Country, Institution.country_id == Country.id))}
-    rows = db.session.execute(
-        select(Response.id, Response.institution_id, Response.status, Response.submitted_at, Response.updated_at,
-               Answer.path, Answer.value)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.id.in_(_in_scope(user, cycle, country_id)))
-        .order_by(Response.id, Answer.path)
-        .execution_options(yield_per=BATCH))
-    for _id, group in groupby(rows, key=lambda row: row.id):
-        first = next(group)
-        name, code = places[first.institution_id]
-        found = RawResponse(first.id, name, code, first.status, first.submitted_at, first.updated_at)
-        for row in (first, *group):
-            if row.path is not None and row.value not in (None, ""):
-                found.answers[row.path] = row.value
-        yield found
+    in_scope = _in_scope(user, cycle, country_id)
+    found = db.session.execute(
+        select(Response.id, Response.institution_id, Response.status, Response.submitted_at, Response.updated_at)
+        .where(Response.id.in_(in_scope)).order_by(Response.id).execution_options(yield_per=BATCH))
+    answers = db.session.execute(
+        select(Answer.response_id, Answer.path, Answer.value)
+        .where(Answer.response_id.in_(in_scope), Answer.value.is_not(None), Answer.value != "")
+        .order_by(Answer.response_id, Answer.path).execution_options(yield_per=BATCH))
+    grouped = groupby(answers, key=itemgetter(0))
+    pending = next(grouped, None)
+    for row in found:
+        name, code = places[row.institution_id]
+        response = RawResponse(row.id, name, code, row.status, row.submitted_at, row.updated_at)
+        while pending is not None and pending[0] < row.id:   # answers of a response no longer in scope
+            pending = next(grouped, None)
+        if pending is not None and pending[0] == row.id:
+            response.answers = {path: value for _id, path, value in pending[1]}
+            pending = next(grouped, None)
+        yield response
