@@ -140,3 +140,33 @@ def test_a_deactivated_admin_reads_nothing(app, client, auth, world):
         admin.active = False
         assert scope_of(admin) == Scope()
         db.session.rollback()
+
+
+def test_cycles_and_countries_without_institutions_in_scope(app, world):
+    """An admin sees a cycle no institution is in yet and a country with no institution; a
+    reviewer sees a cycle only through an institution of their country in it."""
+    from datetime import date
+
+    from app.models import Cycle, cycle_institution
+    with app.app_context():
+        empty = Cycle(name="Not started", period_start=date(2027, 1, 1), period_end=date(2027, 12, 31),
+                      deadline=date(2028, 3, 31))
+        albanian_only = Cycle(name="Albania only", period_start=date(2027, 1, 1), period_end=date(2027, 12, 31),
+                              deadline=date(2028, 3, 31))
+        db.session.add_all([empty, albanian_only, Country(code="DE")])
+        db.session.flush()
+        al = db.session.scalars(select(Institution.id).where(Institution.name == AL)).one()
+        db.session.execute(cycle_institution.insert().values(cycle_id=albanian_only.id, institution_id=al))
+        db.session.commit()
+
+    def cycles(email):
+        with app.app_context():
+            user = db.session.scalars(select(User).where(User.email == email)).one()
+            return {c.name for c in db.session.scalars(scoped(user, Cycle))}
+
+    assert {"Not started", "Albania only"} <= cycles("admin@example.org")
+    assert "Albania only" in cycles("auditor.al@example.org")
+    assert not {"Not started", "Albania only"} & cycles("reviewer.rs@example.org")
+    assert "DE" in _visible(app, "admin@example.org", Country, "read")
+    assert "DE" in _visible(app, "auditor@example.org", Country, "read")   # an auditor of every country
+    assert "DE" not in _visible(app, "auditor.al@example.org", Country, "read")
