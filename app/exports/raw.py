@@ -48,6 +48,7 @@ class Words:
     status: str
     submitted: str
     updated: str
+    nothing: str = ""   # written under the headers when there is no response to export
 
 
 @dataclass
@@ -61,7 +62,7 @@ class RawExport:
     ``finish``. ``rows`` counts the main sheet's rows."""
 
     def __init__(self, form: CompiledForm, book, options: Options, words: Words):
-        self.form, self.book, self.options = form, book, options
+        self.form, self.book, self.options, self.words = form, book, options, words
         self.rows = 0
         self._main = book.sheet(words.sheet)
         self._main_columns = self._columns(None)
@@ -169,6 +170,8 @@ class RawExport:
                          submission.id, submission.status] + self._cells(columns, submission.answers, prefix))
 
     def finish(self) -> None:
+        if self.rows == 0 and self.words.nothing:
+            self._main.write([self.words.nothing])
         self._main.finish()
         for sheet, _columns in self._repeats.values():
             sheet.finish()

@@ -146,6 +146,11 @@ def filename(response: Response) -> str:
 
 
 
+def _nothing() -> str:
+    return _("No response of this cycle within what you may see has figures yet (auditors see approved "
+             "responses only): this workbook is empty.")
+
+
 def _method(indicator) -> str:
     return aggregation(indicator)
 
@@ -161,6 +166,8 @@ def country(user, cycle, place, language: str) -> sheets.Book | None:
              (_("Language"), language), (_("Generated for"), person(user))]
     if place.code == "XK":
         cover.append(("*", kosovo_footnote()))
+    if not sheet.counted:
+        cover.append((_("Note"), _nothing()))
     indicators = [[code, form.text(indicator.label, language)[0], _section(indicator.section),
                    *_value_pair(sheet.own.get(code), indicator), _rating(sheet.own[code].rating),
                    *_value_pair(sheet.reviewed.get(code), indicator), _rating(sheet.reviewed[code].rating),
@@ -206,20 +213,24 @@ def region(user, cycle, language: str) -> sheets.Book | None:
              (_("Language"), language), (_("Generated for"), person(user))]
     if any(sheet.country.code == "XK" for sheet in found):
         cover.append(("*", kosovo_footnote()))
+    if not any(sheet.counted for sheet in found):
+        cover.append((_("Note"), _nothing()))
     areas = [[form.text(area.label, language)[0]] + [sheet.reviewed_areas[area.code].percent for sheet in found]
              for area in form.areas]
     indicators = [[code, form.text(indicator.label, language)[0]]
                   + [sheet.reviewed[code].value for sheet in found] + [_method(indicator)]
                   for code, indicator in form.indicators.items()]
+    trends = [(sheet.country, reports.trend(user, sheet.country)) for sheet in found]
+    # every cycle any country has figures for, oldest first; a country's gaps stay empty
+    cycles = sorted({cycle.id: cycle for _place, trend in trends for cycle in trend.cycles}.values(),
+                    key=lambda cycle: (cycle.period_start, cycle.id))
     trend_rows, left_out = [], set()
-    cycles: list = []
-    for sheet in found:
-        trend = reports.trend(user, sheet.country)
-        cycles = cycles if len(cycles) >= len(trend.cycles) else trend.cycles
+    for place, trend in trends:
         left_out |= set(trend.left_out)
         for area in form.areas:
-            trend_rows.append([country_label(sheet.country), form.text(area.label, language)[0]]
-                              + trend.areas.get(area.code, []))
+            by_cycle = dict(zip((cycle.id for cycle in trend.cycles), trend.areas.get(area.code, [])))
+            trend_rows.append([country_label(place), form.text(area.label, language)[0]]
+                              + [by_cycle.get(cycle.id) for cycle in cycles])
     trend_note = [[_("The questionnaire versions of these cycles differ: only the indicators they share are "
                      "compared. Left out: %(codes)s.", codes=", ".join(sorted(left_out)))]] if left_out else []
     return sheets.Book(_("Region sheet"), cover, [
@@ -252,7 +263,7 @@ def raw(user, cycle, language: str, target, *, labels: str | None = None, multip
     total = raw_data.count(user, cycle, country_id)
     book = XlsxBook(target, constant_memory=True) if file_format == "xlsx" else CsvBook(target)
     words = raw_export.Words(_("Responses"), _("Institution"), _("Country"), _("Status"), _("Submitted"),
-                             _("Last change"))
+                             _("Last change"), _nothing())
     statuses = {status: status_label(status) for status in ResponseStatus}
     submissions = (raw_export.Submission(found.id, found.institution, found.country, statuses[found.status],
                                          _local(found.submitted_at), _local(found.updated_at), found.answers)

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import AuditEvent, Response, ThreadKind, User
 from app.services import responses, review
 from app.services.responses import Submitted
+from tests.conftest import FORMS
 
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 
@@ -131,3 +132,113 @@ def test_the_command_writes_the_same_workbooks(app, runner, approved, tmp_path):
     assert bad.exit_code != 0 and "--country" in bad.output
     missing = runner.invoke(args=["export", "region", "--cycle", "99999", "-o", str(tmp_path / "y.xlsx")])
     assert missing.exit_code != 0 and "not found" in missing.output
+
+
+def _approve(app, response_id, official_email, before_approval=None):
+    with app.app_context():
+        official = db.session.scalars(select(User).where(User.email == official_email)).one()
+        admin = db.session.scalars(select(User).where(User.email == "admin@example.org")).one()
+        loaded = responses.load(db.session.get(Response, response_id))
+        answers = {"q1": "no", "q2": "yes", "num": "1", "den": "4", "band": "20"}
+        assert not responses.save_answers(official, loaded, {p: Submitted(v, None, 0) for p, v in answers.items()}).rejected
+        assert review.submit(official, responses.load(db.session.get(Response, response_id))) == []
+        if before_approval is not None:
+            before_approval()
+        review.approve(admin, response_id, None)
+        db.session.commit()
+
+
+def test_across_cycles_each_country_figure_stands_under_its_own_cycle(app, client, auth, approved, make_response):
+    """Serbia has figures for an earlier cycle and this one, Albania for this one only: Albania's
+    figure stands under this cycle, its earlier column is empty."""
+    from datetime import date
+
+    from app.models import Cycle
+    earlier = make_response("scoring", cycle="Earlier cycle")
+    albania = make_response("scoring", institution="Zyra e Koordinatorit Kombëtar kundër Trafikimit")
+    _approve(app, earlier, "official.rs@example.org")
+    _approve(app, albania, "official.al@example.org")
+    with app.app_context():
+        db.session.get(Cycle, db.session.get(Response, earlier).cycle_id).period_start = date(2025, 1, 1)
+        db.session.commit()
+        cycle = db.session.get(Response, approved).cycle_id
+    auth.login("auditor@example.org")
+    client.post("/language", data={"language": "en", "csrf_token": auth.token()})
+    book = load_workbook(io.BytesIO(client.get(f"/reports/cycles/{cycle}.xlsx").data))
+    header, *rows = list(book["Across cycles"].iter_rows(values_only=True))
+    assert header[:4] == ("Country", "Area", "Earlier cycle", "Test cycle")
+    albanian = [row for row in rows if row[0] == "Albania"]
+    serbian = [row for row in rows if row[0] == "Serbia"]
+    assert albanian and all(row[2] is None for row in albanian) and any(row[3] is not None for row in albanian)
+    assert any(row[2] is not None for row in serbian) and any(row[3] is not None for row in serbian)
+
+
+FORMULA = "=1+2"
+
+
+def _formula_labelled_form(folder) -> str:
+    """The scoring questionnaire, uploaded with every label beginning like a formula."""
+    import csv
+    folder.mkdir()
+    for source in FORMS.joinpath("scoring").iterdir():
+        rows = list(csv.reader(source.read_text(encoding="utf-8").splitlines()))
+        header = rows[0]
+        for row in rows[1:]:
+            for i, column in enumerate(header):
+                if column.startswith("label") or column == "form_title":
+                    row[i] = FORMULA + " " + row[i]
+                if column == "form_id":
+                    row[i] = "formula_labels"
+        with open(folder / source.name, "w", encoding="utf-8", newline="") as target:
+            csv.writer(target).writerows(rows)
+    return str(folder)
+
+
+def test_formula_like_text_in_every_field_stays_text_in_every_workbook(app, runner, make_response, tmp_path):
+    """Answers, evidence, comments, reasons, institution names and questionnaire labels that begin
+    like a formula: no workbook holds a formula cell, no CSV cell begins unescaped."""
+    import csv
+    import zipfile
+
+    from app.models import Answer
+    response_id = make_response(_formula_labelled_form(tmp_path / "form"))
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        response.institution.name = FORMULA + " Institution"
+        db.session.commit()
+    def typed_by_reviewer_and_official():
+        reviewer = db.session.scalars(select(User).where(User.email == "reviewer.rs@example.org")).one()
+        review.comment(reviewer, response_id, ThreadKind.INDICATOR, "P1", HOSTILE)
+        review.set_reviewed_score(reviewer, response_id, "P1", 50.0, "=1+1 not applied everywhere")
+        for path, evidence in (("q1", "+cmd|' /C calc'!A0"), ("q2", "@SUM(A1)")):
+            db.session.scalars(select(Answer).where(Answer.response_id == response_id, Answer.path == path)).one() \
+                .evidence = evidence
+
+    _approve(app, response_id, "official.rs@example.org", before_approval=typed_by_reviewer_and_official)
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        cycle, institution = response.cycle_id, response.institution_id
+    books = {}
+    for kind, args in (("institution", ["--institution", str(institution)]), ("country", ["--country", "RS"]),
+                       ("region", []), ("raw", ["--labels", "en"])):
+        target = tmp_path / f"{kind}.xlsx"
+        result = runner.invoke(args=["export", kind, "--cycle", str(cycle), *args, "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        books[kind] = load_workbook(target)
+    texts = []
+    for kind, book in books.items():
+        cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+        assert not [cell.coordinate for cell in cells if cell.data_type == "f"], kind
+        texts += [cell.value for cell in cells if isinstance(cell.value, str)]
+    for typed in (FORMULA + " Institution", "+cmd|' /C calc'!A0", "@SUM(A1)", HOSTILE, "=1+1 not applied everywhere",
+                  FORMULA + " Is there a law?", FORMULA + " Law in force", FORMULA + " Assistance", FORMULA + " Yes"):
+        assert any(typed in text for text in texts), typed
+    target = tmp_path / "raw.csv"
+    assert runner.invoke(args=["export", "raw", "--cycle", str(cycle), "--labels", "en", "--format", "csv",
+                               "-o", str(target)]).exit_code == 0
+    data = target.read_bytes()
+    members = [data] if not data.startswith(b"PK") else [
+        zipfile.ZipFile(io.BytesIO(data)).read(name) for name in zipfile.ZipFile(io.BytesIO(data)).namelist()]
+    cells = [cell for member in members for row in csv.reader(io.StringIO(member.decode("utf-8-sig"))) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'" + FORMULA + " Institution" in cells and "'" + FORMULA + " Yes" in cells

@@ -121,3 +121,21 @@ def test_nested_repeats_link_each_entry_to_the_entry_it_is_inside(tmp_path):
     assert houses[0][5] == "one" and houses[1][5] is None   # the second house exists through its room
     assert [r[:4] + (r[5],) for r in rooms] == [(1, 1, "house", 7, 2), (2, 1, "house", 7, 3), (3, 2, "house", 7, 5),
                                                (4, 3, "house", 9, 1)]
+
+
+def test_a_cycle_with_nothing_to_show_gives_an_empty_workbook_that_says_so(app, runner, tmp_path, make_response):
+    from app.extensions import db
+    from app.models import Response
+    draft = make_response("types")   # nothing approved: an auditor sees no response
+    with app.app_context():
+        cycle = db.session.get(Response, draft).cycle_id
+    target, output = _export(runner, tmp_path, cycle, "--as", "auditor@example.org")
+    assert "0 rows" in output
+    header, note = _rows(target, "Responses")
+    assert header[:2] == ("_index", "_id") and "this workbook is empty" in note[0]
+    country = tmp_path / "country.xlsx"
+    result = runner.invoke(args=["export", "country", "--cycle", str(cycle), "--country", "RS", "--as",
+                                 "auditor@example.org", "-o", str(country)])
+    assert result.exit_code == 0, result.output
+    cover = dict(row[:2] for row in load_workbook(country).worksheets[0].iter_rows(values_only=True) if row[0])
+    assert "this workbook is empty" in cover["Note"]
