@@ -2,6 +2,7 @@
 # What `make test` needs from the machine, installed or started when missing:
 #   - Chromium and its driver, for the browser tests (Debian packages; never `playwright install`);
 #   - npm, which fetches the pinned front-end files;
+#   - LibreOffice Calc without its interface, which must open every workbook Matrica writes;
 #   - a PostgreSQL server answering on 127.0.0.1:5432 with trust authentication and a `test`
 #     database: the packaged cluster is started, or a throwaway one is made under /tmp.
 # Installing needs root (or password-less sudo); without it the script says what to install.
@@ -19,6 +20,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql postgresql-client)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc-nogui)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "make test: installing ${missing[*]} from Debian (once)"
   if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \

@@ -1,6 +1,8 @@
 """Workbooks open in two independent readers, hold the stored figures, and never turn text a
 user typed into a formula."""
 import io
+import shutil
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -242,3 +244,25 @@ def test_formula_like_text_in_every_field_stays_text_in_every_workbook(app, runn
     cells = [cell for member in members for row in csv.reader(io.StringIO(member.decode("utf-8-sig"))) for cell in row]
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert "'" + FORMULA + " Institution" in cells and "'" + FORMULA + " Yes" in cells
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed (make test installs it)")
+def test_libreoffice_opens_every_workbook(app, runner, approved, tmp_path):
+    """soffice --headless --convert-to csv succeeds on the institution, country, region and raw workbooks."""
+    with app.app_context():
+        response = db.session.get(Response, approved)
+        cycle, institution = response.cycle_id, response.institution_id
+    for kind, args in (("institution", ["--institution", str(institution)]), ("country", ["--country", "RS"]),
+                       ("region", []), ("raw", ["--labels", "en"])):
+        target = tmp_path / f"{kind}.xlsx"
+        assert runner.invoke(args=["export", kind, "--cycle", str(cycle), "--lang", "sr_Cyrl", *args,
+                                   "-o", str(target)]).exit_code == 0
+    converted = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless",
+                                "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "csv"),
+                                *[str(tmp_path / f"{kind}.xlsx") for kind in ("institution", "country", "region", "raw")]],
+                               capture_output=True, text=True, timeout=180)
+    assert converted.returncode == 0, converted.stderr
+    texts = {kind: (tmp_path / "csv" / f"{kind}.csv").read_text(encoding="utf-8")   # the first sheet, as UTF-8
+             for kind in ("institution", "country", "region", "raw")}
+    assert "Институција" in texts["institution"] and "Србија" in texts["country"]
+    assert "Циклус" in texts["region"] and texts["raw"].startswith("_index,_id,Институција")
