@@ -51,7 +51,12 @@ def index():
         if reports.form_of(cycle) is None:
             form.cycle.errors.append(_("This cycle has no questionnaire pinned: it has no data to export."))
         elif raw_data.count(user, cycle, params["country"]) <= current_app.config["EXPORT_AT_ONCE"]:
-            return _at_once(user, cycle, params)
+            try:
+                return _at_once(user, cycle, params)
+            except workbooks.RowCountMismatch:   # a response came or went while it was written
+                db.session.rollback()
+                form.cycle.errors.append(_("Not every response was written, so the file is not offered. "
+                                           "Ask for it again."))
         else:
             job, created = commit_or_report(lambda: exports.request(user, "raw", params))
             if created:

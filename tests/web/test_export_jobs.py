@@ -202,3 +202,11 @@ def test_progress_is_written_at_most_twice_a_second_and_always_at_the_end(app, c
         progress(10, 10)  # the last one always is
         db.session.expire_all()
         assert db.session.get(ExportJob, job.id).done == 10
+
+
+def test_a_short_count_offers_no_file_at_once_either(app, client, auth, cycle_with_answers, monkeypatch):
+    monkeypatch.setattr(raw_data, "count", lambda *args, **kwargs: 1)   # 2 rows will be written
+    auth.login("admin@example.org")
+    refused = _post(client, auth, cycle_with_answers)
+    assert refused.status_code == 422 and "Not every response was written" in refused.get_data(as_text=True)
+    assert _actions(app) == []
