@@ -152,7 +152,7 @@ class RawExport:
                          + self._cells(self._main_columns, submission.answers, ""))
         instances: dict[tuple[str, tuple[int, ...]], Node] = {}
         for path in submission.answers:
-            found = parse_path(self.form, path)
+            found = parse_path(self.form, path) if "/" in path else None   # only a repeat's answers have a "/"
             if found is None:
                 continue
             node, index = found
