@@ -710,8 +710,7 @@ FUNCTIONS: dict[str, Function] = {
     "substr": Function((2, 3), _substr),
     "substring-before": Function((2, 2), lambda ctx, a, p: to_string(a[0]).partition(to_string(a[1]))[0]
                                  if to_string(a[1]) in to_string(a[0]) else ""),
-    "substring-after": Function((2, 2), lambda ctx, a, p: to_string(a[0]).partition(to_string(a[1]))[2]
-                                if to_string(a[1]) in to_string(a[0]) else ""),
+    "substring-after": Function((2, 2), lambda ctx, a, p: to_string(a[0]).partition(to_string(a[1]))[2]),
     "normalize-space": Function((0, 1), lambda ctx, a, p: " ".join(to_string(a[0] if a else ctx.current()).split())),
     "string": Function((0, 1), lambda ctx, a, p: to_string(a[0] if a else ctx.current())),
     "number": Function((0, 1), lambda ctx, a, p: to_number(a[0] if a else ctx.current())),

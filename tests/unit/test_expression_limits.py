@@ -150,7 +150,7 @@ def test_pattern_size_counts_atoms_with_repetitions_expanded(pattern, size):
     ("string(0 div 0)", "NaN"), ("string(-2.5)", "-2.5"),
     # first of a repeat's values; any of them in a comparison
     ("number(false())", 0.0), ("number(${beds})", 10.0), ("string(${beds})", "10"), ("${beds} = 4", True),
-    ("4 = ${beds}", True), ("${beds} = 5", False), ("${beds} > 9", True), ("3 > ${beds}", False),
+    ("4 = ${beds}", True), ("${beds} = 5", False), ("${beds} > 9", True), ("3 > ${beds}", False), ("${beds} < 5", True), ("5 > ${beds}", True),
     ("boolean(${blank})", True), ("boolean(${none})", False), ("boolean('')", False),
     ("number(${none})", math.nan), ("string(${none})", ""),
     # a boolean compared with anything compares truth
@@ -166,7 +166,7 @@ def test_pattern_size_counts_atoms_with_repetitions_expanded(pattern, size):
     ("substr('abc', 1)", "bc"), ("substr('abc', -5, 1 div 0)", "abc"),
     ("normalize-space('  a   b ')", "a b"), ("string-length()", 3.0), ("boolean-from-string(' 1 ')", True),
     ("boolean-from-string('yes')", False), ("join('-', ${beds})", "10-4-6"), ("join('-')", ""),
-    ("count('')", 0.0), ("count('x')", 1.0), ("count-non-empty(${blank})", 1.0), ("count-non-empty(${none})", 0.0),
+    ("count('')", 0.0), ("count('x')", 1.0), ("count-non-empty(${blank})", 1.0), ("count-non-empty(${none})", 0.0), ("count-non-empty(${beds})", 3.0),
     # numbers at their edges
     ("pow(0, -1)", math.inf), ("pow(0.5, -2000)", math.inf), ("pow(-8, 0.5)", math.nan), ("pow(2, 2000)", math.inf),
     ("floor(1 div 0)", math.inf), ("floor(-1 div 0)", -math.inf), ("floor(number('x'))", math.nan),
