@@ -352,5 +352,5 @@ def worker_command(workers: int):
     """Run a consumer of background jobs (exports) until stopped. Run one or more on any node that
     shares the queue (HUEY_URL) and the database."""
     huey = current_app.extensions["huey"]
-    click.echo(f"Matrica worker: {workers} thread(s) on the {type(huey).__name__} queue")
+    click.echo(f"Matrica worker: {workers} thread(s) on the {type(huey.storage).__name__} queue")
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -1,7 +1,10 @@
 """Background work through Huey: exports too long for a request.
 
-The queue is ``SqliteHuey`` on its own file in ``instance/`` (busy timeout 10 s) unless
-``HUEY_URL`` names a Redis server (``redis://host:6379/0``), which several nodes share. The
+The queue is ``SqliteHuey`` on its own file in ``instance/`` (busy timeout 10 s; or the file
+``HUEY_URL`` names, ``sqlite:////path/queue.sqlite``) unless
+``HUEY_URL`` names a queue several nodes share: a PostgreSQL database
+(``postgresql://user@host/db``: Huey's SQL storage, tasks taken with ``FOR UPDATE SKIP
+LOCKED``) or a Redis server (``redis://host:6379/0``). The
 consumer is its own process (``flask --app wsgi worker``); tests run tasks at once
 (``HUEY_IMMEDIATE``). What a job has done lives in Matrica's own ``export_job`` table, not in
 Huey, which has no notion of progress.
@@ -32,10 +35,16 @@ def init_app(app: Flask) -> None:
     immediate = bool(app.config.get("HUEY_IMMEDIATE"))
     if url and url.startswith("redis"):
         huey = RedisHuey("matrica", url=url, immediate=immediate)
+    elif url and url.startswith(("postgresql", "postgres:")):
+        from huey.contrib.sql_huey import SqlHuey   # through peewee, on psycopg 3 like the app
+        huey = SqlHuey("matrica", database=peewee_url(url), immediate=immediate)
     else:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("matrica", filename=os.path.join(app.instance_path, "huey.sqlite"), timeout=10,
-                          immediate=immediate)
+        if url and url.startswith("sqlite:///"):
+            filename = url[len("sqlite:///"):]
+        else:
+            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+            filename = os.path.join(app.instance_path, "huey.sqlite")
+        huey = SqliteHuey("matrica", filename=filename, timeout=10, immediate=immediate)
 
     @huey.task(name="export")
     def export_task(job_id: int) -> None:
@@ -50,6 +59,12 @@ def init_app(app: Flask) -> None:
 
     app.extensions["huey"] = huey
     app.extensions["export_task"] = export_task
+
+
+def peewee_url(url: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy writes it (``postgresql+psycopg://…``) in peewee's
+    spelling for psycopg 3 (``psycopg3://…``)."""
+    return "psycopg3://" + url.split("://", 1)[1]
 
 
 def enqueue_export(app: Flask, job_id: int) -> None:

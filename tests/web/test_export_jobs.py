@@ -3,6 +3,7 @@ at once here, as Huey's immediate mode does) with a progress page that stops HTM
 286; only its owner can see or download it; the same export is not started twice; a stalled,
 failed or expired job says so and can be asked for again; every step is an audit event."""
 import io
+import os
 import re
 import zipfile
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from app import jobs
 from app.extensions import db
 from app.models import AuditEvent, ExportFile, ExportJob, ExportState, User
 from app.models._base import utcnow
@@ -210,3 +212,53 @@ def test_a_short_count_offers_no_file_at_once_either(app, client, auth, cycle_wi
     refused = _post(client, auth, cycle_with_answers)
     assert refused.status_code == 422 and "Not every response was written" in refused.get_data(as_text=True)
     assert _actions(app) == []
+
+
+
+def _queues() -> list[str]:
+    """The queues a deployment can name: a SQLite file (the default), PostgreSQL when the suite
+    runs on it, Redis when one answers here."""
+    queues = ["sqlite"]
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        queues.append("postgresql")
+    try:
+        import redis
+        redis.Redis.from_url(REDIS_QUEUE, socket_connect_timeout=1).ping()
+        queues.append("redis")
+    except Exception:   # no server here: that queue is not tried
+        pass
+    return queues
+
+
+REDIS_QUEUE = "redis://127.0.0.1:6379/15"
+
+
+@pytest.mark.parametrize("queue", _queues())
+def test_a_queued_export_waits_for_a_worker_which_takes_it_from_the_shared_queue(
+        make_app, migrated, cycle_with_answers, tmp_path, queue):
+    url = {"sqlite": f"sqlite:///{tmp_path}/queue.sqlite", "postgresql": migrated, "redis": REDIS_QUEUE}[queue]
+    queued = make_app(HUEY_URL=url, HUEY_IMMEDIATE=False)
+    huey = queued.extensions["huey"]
+    assert type(huey.storage).__name__ == {"sqlite": "SqliteStorage", "postgresql": "SqlStorage",
+                                           "redis": "RedisStorage"}[queue]
+    assert (tmp_path / "queue.sqlite").exists() == (queue == "sqlite")
+    huey.flush()
+    with queued.app_context():
+        admin = db.session.scalars(select(User).where(User.email == "admin@example.org")).one()
+        job, _created = exports.request(admin, "raw", {"cycle": cycle_with_answers, "language": "sq"})
+        db.session.commit()
+        job_id = job.id
+    jobs.enqueue_export(queued, job_id)
+    with queued.app_context():
+        assert db.session.get(ExportJob, job_id).state == ExportState.QUEUED   # nothing ran in the caller
+    task = huey.dequeue()   # what `flask worker` does, on whichever node
+    assert task is not None and huey.dequeue() is None
+    huey.execute(task)
+    with queued.app_context():
+        done = db.session.get(ExportJob, job_id)
+        assert (done.state, done.done, done.total) == (ExportState.DONE, 2, 2)
+        book = load_workbook(io.BytesIO(exports.content(done)))
+        assert book.sheetnames[0] == "Përgjigjet" and book["Përgjigjet"].max_row == 3
+    huey.flush()
+    if queue == "postgresql":
+        huey.storage.database.close()   # peewee's connection, as a worker closes it when it stops
