@@ -43,9 +43,10 @@ class Book:
     rating_words: dict[str, str] = field(default_factory=dict)   # green → the reader's word for it
 
 
-def write(book: Book, target, constant_memory: bool = False) -> None:
-    """Write ``book`` to ``target`` (a path or a binary stream)."""
-    out = XlsxBook(target, constant_memory=constant_memory)
+def write(book: Book, target) -> None:
+    """Write ``book`` to ``target`` (a path or a binary stream); rows go to disk as they are
+    written (XlsxWriter's constant memory mode), so a large country costs no more memory."""
+    out = XlsxBook(target, constant_memory=True)
     cover = out.sheet(book.cover_title)
     cover.write([book.cover_title], [out.styles.title])
     cover.row += 1
