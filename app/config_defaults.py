@@ -75,3 +75,5 @@ HUEY_IMMEDIATE = False       # run tasks at once, in the caller (tests)
 EXPORT_AT_ONCE = 200
 EXPORT_KEEP_HOURS = 24
 EXPORT_DIRECTORY = None
+EXPORT_S3_URL = None        # s3://bucket/prefix: finished exports in an S3-compatible store (boto3)
+EXPORT_S3_ENDPOINT = None   # the store's URL when it is not Amazon S3 (MinIO, Ceph, Garage…)

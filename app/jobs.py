@@ -31,6 +31,14 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 
 def init_app(app: Flask) -> None:
+    store = app.config.get("EXPORT_S3_URL")
+    if store:   # said at start, not when the first export fails
+        if not str(store).startswith("s3://") or len(str(store)) <= len("s3://"):
+            raise RuntimeError(f"EXPORT_S3_URL must read s3://bucket or s3://bucket/prefix, not {store!r}")
+        try:
+            import boto3  # noqa: F401
+        except ImportError as missing:
+            raise RuntimeError("EXPORT_S3_URL is set but boto3 is not installed: pip install 'matrica[s3]'") from missing
     url = app.config.get("HUEY_URL")
     immediate = bool(app.config.get("HUEY_IMMEDIATE"))
     if url and url.startswith("redis"):

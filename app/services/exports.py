@@ -4,8 +4,11 @@ shown, not started twice), a worker taking it, its progress, its finished file, 
 
 Progress is written through a connection of its own, a few times a second at most, so the
 worker's long read (a server-side cursor inside its transaction) is never committed midway.
-A job whose worker stopped reporting shows as failed. Finished files are kept in the
-database, or in ``EXPORT_DIRECTORY`` (a directory every node shares) when it is set.
+A job whose worker stopped reporting shows as failed. Finished files are kept where every
+node can serve them: in the database (the default), in ``EXPORT_DIRECTORY`` (a directory
+every node shares), or in an S3-compatible store when ``EXPORT_S3_URL`` names a bucket
+(``s3://bucket/prefix``; ``EXPORT_S3_ENDPOINT`` for a store other than Amazon's; credentials
+and region as boto3 reads them from the environment).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import shutil
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import delete, select, update
 
@@ -133,8 +137,13 @@ class Progress:
 def finish(job: ExportJob, path: str, filename: str, media_type: str, rows: int) -> None:
     """Keep the written file and mark the job done, in the caller's transaction."""
     size = os.path.getsize(path)
-    directory = setting("EXPORT_DIRECTORY")
-    if directory:
+    directory, bucket = setting("EXPORT_DIRECTORY"), _bucket()
+    if bucket:
+        name, prefix = bucket
+        key = f"{prefix}export-{job.id}-{os.urandom(8).hex()}{Path(filename).suffix}"
+        _s3().upload_file(path, name, key, ExtraArgs={"ContentType": media_type})
+        job.stored_path = f"{S3}{name}/{key}"
+    elif directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         stored = Path(directory) / f"export-{job.id}-{os.urandom(8).hex()}{Path(filename).suffix}"
         shutil.copyfile(path, stored)
@@ -161,10 +170,33 @@ def fail(job_id: int, code: str) -> None:
 
 # -- files ----------------------------------------------------------------------------
 
-def content(job: ExportJob) -> bytes | str:
-    """The finished file: its bytes, or the path of the shared copy."""
+S3 = "s3://"
+
+
+def _bucket() -> tuple[str, str] | None:
+    """The bucket and key prefix ``EXPORT_S3_URL`` names, or None."""
+    url = setting("EXPORT_S3_URL")
+    if not url:
+        return None
+    name, _slash, prefix = url[len(S3):].partition("/")
+    return name, prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+
+def _s3():
+    import boto3   # only when a store is configured (pip install 'matrica[s3]')
+    return boto3.client("s3", endpoint_url=setting("EXPORT_S3_ENDPOINT") or None)
+
+def content(job: ExportJob) -> bytes | str | BinaryIO:
+    """The finished file: its bytes, the path of the shared copy, or a stream from the store."""
     if expired(job) or job.state != ExportState.DONE:
         raise Conflict("export_not_ready")
+    if job.stored_path and job.stored_path.startswith(S3):
+        from botocore.exceptions import BotoCoreError, ClientError
+        name, key = job.stored_path[len(S3):].split("/", 1)
+        try:
+            return _s3().get_object(Bucket=name, Key=key)["Body"]
+        except (BotoCoreError, ClientError):   # gone from the store, or the store does not answer
+            raise Conflict("export_not_ready") from None
     if job.stored_path:
         if not os.path.exists(job.stored_path):
             raise Conflict("export_not_ready")
@@ -177,7 +209,10 @@ def content(job: ExportJob) -> bytes | str:
 
 def _drop_file(job: ExportJob) -> None:
     db.session.execute(delete(ExportFile).where(ExportFile.job_id == job.id))
-    if job.stored_path:
+    if job.stored_path and job.stored_path.startswith(S3):
+        name, key = job.stored_path[len(S3):].split("/", 1)
+        _s3().delete_object(Bucket=name, Key=key)   # a key already gone is no error in S3
+    elif job.stored_path:
         try:
             os.remove(job.stored_path)
         except FileNotFoundError:

@@ -5,10 +5,13 @@ failed or expired job says so and can be asked for again; every step is an audit
 import io
 import os
 import re
+import sys
 import zipfile
 from datetime import timedelta
 
+import boto3
 import pytest
+from moto import mock_aws
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
@@ -262,3 +265,39 @@ def test_a_queued_export_waits_for_a_worker_which_takes_it_from_the_shared_queue
     huey.flush()
     if queue == "postgresql":
         huey.storage.database.close()   # peewee's connection, as a worker closes it when it stops
+
+
+def test_files_can_live_in_an_s3_compatible_store(app, client, auth, cycle_with_answers, monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_DEFAULT_REGION": "eu-central-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        store = boto3.client("s3")
+        store.create_bucket(Bucket="matrica-exports", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        app.config.update(EXPORT_AT_ONCE=0, EXPORT_S3_URL="s3://matrica-exports/cycles/")
+        auth.login("admin@example.org")
+        job_id = _job_id(_post(client, auth, cycle_with_answers))
+        keys = [found["Key"] for found in store.list_objects_v2(Bucket="matrica-exports")["Contents"]]
+        assert len(keys) == 1 and keys[0].startswith("cycles/export-") and keys[0].endswith(".xlsx")
+        stored = store.get_object(Bucket="matrica-exports", Key=keys[0])["Body"].read()
+        with client.get(f"/exports/{job_id}/file") as served:
+            assert served.status_code == 200 and served.data == stored and stored[:2] == b"PK"
+            assert served.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+        store.delete_object(Bucket="matrica-exports", Key=keys[0])   # gone from the store by other hands
+        refused = client.get(f"/exports/{job_id}/file", follow_redirects=True)
+        assert refused.status_code == 200 and "This file is not available" in refused.get_data(as_text=True)
+        with app.app_context():
+            db.session.execute(update(ExportJob).values(expires_at=utcnow()))
+            assert exports.expire() == 1
+            db.session.commit()
+        retried = client.post(f"/exports/{job_id}/retry", data={"csrf_token": auth.token(f"/exports/{job_id}")})
+        assert retried.status_code == 302
+        assert store.list_objects_v2(Bucket="matrica-exports")["KeyCount"] == 1   # written again, to the store
+
+
+def test_a_store_named_wrongly_or_without_its_library_stops_the_start(make_app, monkeypatch):
+    with pytest.raises(RuntimeError, match="s3://bucket"):
+        make_app(EXPORT_S3_URL="matrica-exports")
+    monkeypatch.setitem(sys.modules, "boto3", None)   # as if boto3 were not installed
+    with pytest.raises(RuntimeError, match="boto3 is not installed"):
+        make_app(EXPORT_S3_URL="s3://matrica-exports")
