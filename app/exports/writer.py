@@ -40,6 +40,28 @@ def csv_text(value: str) -> str:
     return "'" + value if value.startswith(_EVALUATED) else value
 
 
+def excel_date_format(pattern: str) -> str:
+    """A CLDR date pattern (Babel's ``get_date_format("short", locale).pattern``, such as
+    ``d. M. y.`` or ``M/d/yy``) as an Excel number format: the reader's order and separators,
+    months as numbers, four-digit years, every other character a literal (so Excel does not swap
+    in the system's own separators)."""
+    out = []
+    for token in re.findall(r"y+|M+|L+|d+|'[^']*'|.", pattern):
+        if token[0] == "y":
+            out.append("yyyy")
+        elif token[0] in "ML":
+            out.append("mm" if len(token) != 1 else "m")
+        elif token[0] == "d":
+            out.append(token[:2])
+        elif token.startswith("'"):
+            out.append("".join("\\" + char for char in token.strip("'")))
+        elif token.isalpha():
+            continue   # an era, a weekday: not in a short date's cell
+        else:
+            out.append("\\" + token)
+    return "".join(out).strip("\\ ") or "yyyy-mm-dd"
+
+
 def sheet_name(name: str, taken: set[str]) -> str:
     """A valid worksheet name (31 characters, no ``[]:*?/\\``, not empty, not quoted), unique
     among ``taken`` (compared as Excel does, without case); added to ``taken``."""
@@ -104,17 +126,17 @@ class XlsxBook:
     """A workbook written through XlsxWriter; ``constant_memory`` streams rows to disk as they
     are written (rows must then be written in order, one sheet at a time)."""
 
-    def __init__(self, target, constant_memory: bool = False):
+    def __init__(self, target, constant_memory: bool = False, date_format: str = "yyyy-mm-dd"):
         self.workbook = xlsxwriter.Workbook(target, {
             "constant_memory": constant_memory, "strings_to_formulas": False, "strings_to_urls": False,
-            "strings_to_numbers": False, "in_memory": not constant_memory, "default_date_format": "yyyy-mm-dd"})
+            "strings_to_numbers": False, "in_memory": not constant_memory, "default_date_format": date_format})
         self.names: set[str] = set()
         add = self.workbook.add_format
         self.styles = Styles(header=add({"bold": True, "bg_color": "#E8EEF5", "text_wrap": True, "valign": "top",
                                          "bottom": 1}),
                              wrap=add({"text_wrap": True, "valign": "top"}), percent=add({"num_format": "0%"}),
-                             number=add({"num_format": "#,##0.##"}), date=add({"num_format": "yyyy-mm-dd"}),
-                             moment=add({"num_format": "yyyy-mm-dd hh:mm"}),
+                             number=add({"num_format": "#,##0.##"}), date=add({"num_format": date_format}),
+                             moment=add({"num_format": f"{date_format} hh:mm"}),
                              title=add({"bold": True, "font_size": 14}))
 
     def sheet(self, name: str) -> XlsxSheet:

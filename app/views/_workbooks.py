@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask_babel import format_datetime, to_user_timezone
+from babel.dates import get_date_format
+from flask_babel import format_datetime, get_locale, to_user_timezone
 from flask_babel import gettext as _
 
 from app.exports import raw as raw_export
 from app.exports import sheets
-from app.exports.writer import CsvBook, XlsxBook
+from app.exports.writer import CsvBook, XlsxBook, excel_date_format
 from app.models import Response, ResponseStatus, ThreadKind
 from app.services import raw_data, reports, responses, review
 from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, status_label
@@ -261,7 +262,8 @@ def raw(user, cycle, language: str, target, *, labels: str | None = None, multip
     ``progress(done, total)`` is called as rows are written."""
     form = reports.form_of(cycle)
     total = raw_data.count(user, cycle, country_id)
-    book = XlsxBook(target, constant_memory=True) if file_format == "xlsx" else CsvBook(target)
+    dates = excel_date_format(get_date_format("short", locale=get_locale()).pattern)
+    book = XlsxBook(target, constant_memory=True, date_format=dates) if file_format == "xlsx" else CsvBook(target)
     words = raw_export.Words(_("Responses"), _("Institution"), _("Country"), _("Status"), _("Submitted"),
                              _("Last change"), _nothing())
     statuses = {status: status_label(status) for status in ResponseStatus}

@@ -5,8 +5,10 @@ import csv
 import io
 import zipfile
 
+import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
+from app.exports.writer import excel_date_format
 from tests.conftest import HOSTILE_TEXT as HOSTILE
 from tests.conftest import RS_INSTITUTION
 
@@ -139,3 +141,29 @@ def test_a_cycle_with_nothing_to_show_gives_an_empty_workbook_that_says_so(app, 
     assert result.exit_code == 0, result.output
     cover = dict(row[:2] for row in load_workbook(country).worksheets[0].iter_rows(values_only=True) if row[0])
     assert "this workbook is empty" in cover["Note"]
+
+
+@pytest.mark.parametrize("language,date_format", [
+    ("en", r"m\/d\/yyyy"), ("sr_Cyrl", r"d\.\ m\.\ yyyy\."), ("hr", r"dd\.\ mm\.\ yyyy\."),
+    ("mk", "d\\.m\\.yyyy\\\u202f\\г\\."), ("sq", r"d\.m\.yyyy"),   # CLDR's narrow no-break space
+])
+def test_dates_show_in_the_reader_order_and_stay_dates(app, runner, tmp_path, cycle_with_answers, language,
+                                                         date_format):
+    target, _output = _export(runner, tmp_path, cycle_with_answers, "--lang", language)
+    sheet = load_workbook(target).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[2].value == RS_INSTITUTION)
+    when = row[header.index("when")]
+    assert when.is_date and when.value.date().isoformat() == "2026-02-01"   # a date Excel can sort and filter
+    assert when.number_format == date_format
+    changed = row[6]   # the last change: a moment
+    assert changed.is_date and changed.number_format == date_format + " hh:mm"
+
+
+@pytest.mark.parametrize("pattern,expected", [
+    ("M/d/yy", r"m\/d\/yyyy"), ("d. M. y.", r"d\.\ m\.\ yyyy\."), ("dd. MM. y.", r"dd\.\ mm\.\ yyyy\."),
+    ("d.M.y 'г'.", "d\\.m\\.yyyy\\ \\г\\."), ("y-MM-dd", r"yyyy\-mm\-dd"), ("d MMM y", r"d\ mm\ yyyy"),
+    ("", "yyyy-mm-dd"),
+])
+def test_a_cldr_date_pattern_becomes_an_excel_format_with_literal_separators(pattern, expected):
+    assert excel_date_format(pattern) == expected
