@@ -181,10 +181,14 @@ class RawExport:
 def write(form: CompiledForm, book, options: Options, words: Words, submissions: Iterable[Submission],
           progress: Callable[[int], None] | None = None) -> int:
     """Write every submission; ``progress(rows)`` is called as rows are written. The rows written."""
-    export = RawExport(form, book, options, words)
-    for submission in submissions:
-        export.add(submission)
-        if progress is not None:
-            progress(export.rows)
-    export.finish()
+    try:
+        export = RawExport(form, book, options, words)
+        for submission in submissions:
+            export.add(submission)
+            if progress is not None:
+                progress(export.rows)
+        export.finish()
+    except BaseException:
+        book.abort()   # nothing half-written is left behind
+        raise
     return export.rows

@@ -47,6 +47,15 @@ def write(book: Book, target) -> None:
     """Write ``book`` to ``target`` (a path or a binary stream); rows go to disk as they are
     written (XlsxWriter's constant memory mode), so a large country costs no more memory."""
     out = XlsxBook(target, constant_memory=True)
+    try:
+        _fill(book, out)
+        out.close()
+    except BaseException:
+        out.abort()
+        raise
+
+
+def _fill(book: Book, out: XlsxBook) -> None:
     cover = out.sheet(book.cover_title)
     cover.write([book.cover_title], [out.styles.title])
     cover.row += 1
@@ -85,4 +94,3 @@ def write(book: Book, target) -> None:
         drawn.set_x_axis({"min": 0, "max": 1, "num_format": "0%", "name": chart.y_title})
         drawn.set_size({"width": 720, "height": 60 + 36 * (sheet.row - 1)})
         sheet.worksheet.insert_chart(1, len(table.headers) + 1, drawn)
-    out.close()

@@ -127,9 +127,12 @@ class XlsxBook:
     are written (rows must then be written in order, one sheet at a time)."""
 
     def __init__(self, target, constant_memory: bool = False, date_format: str = "yyyy-mm-dd"):
+        # rows streamed to disk go to a scratch directory of this book's own, removed however it ends
+        self._scratch = tempfile.mkdtemp(prefix="matrica-xlsx-") if constant_memory else None
         self.workbook = xlsxwriter.Workbook(target, {
             "constant_memory": constant_memory, "strings_to_formulas": False, "strings_to_urls": False,
-            "strings_to_numbers": False, "in_memory": not constant_memory, "default_date_format": date_format})
+            "strings_to_numbers": False, "in_memory": not constant_memory, "default_date_format": date_format,
+            "tmpdir": self._scratch})
         self.names: set[str] = set()
         add = self.workbook.add_format
         self.styles = Styles(header=add({"bold": True, "bg_color": "#E8EEF5", "text_wrap": True, "valign": "top",
@@ -160,7 +163,20 @@ class XlsxBook:
             worksheet.write_string(row, column, cell_text(str(value)), style)
 
     def close(self) -> None:
-        self.workbook.close()
+        """Assemble the file; the scratch files go whether or not it could be written."""
+        try:
+            self.workbook.close()
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop what was written so far, without assembling a file (a failed export)."""
+        for worksheet in self.workbook.worksheets():
+            handle = getattr(worksheet, "row_data_fh", None)   # XlsxWriter's stream of a sheet's rows
+            if handle is not None and not handle.closed:
+                handle.close()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 class CsvSheet:
@@ -201,6 +217,16 @@ class CsvBook:
         return len(self._sheets) > 1
 
     def close(self) -> None:
+        try:
+            self._assemble()
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for _name, stream in self._sheets:
+            stream.close()
+
+    def _assemble(self) -> None:
         with contextlib.ExitStack() as stack:
             out = self.target if hasattr(self.target, "write") else stack.enter_context(open(self.target, "wb"))
             if not self.several:
@@ -213,5 +239,3 @@ class CsvBook:
                         stream.seek(0)
                         with archive.open(f"{name}.csv", "w") as member:
                             shutil.copyfileobj(stream.buffer, member)
-        for _name, stream in self._sheets:
-            stream.close()

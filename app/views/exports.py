@@ -57,6 +57,10 @@ def index():
                 db.session.rollback()
                 form.cycle.errors.append(_("Not every response was written, so the file is not offered. "
                                            "Ask for it again."))
+            except OSError:
+                db.session.rollback()
+                current_app.logger.exception("a raw export could not be written")
+                form.cycle.errors.append(_("The file could not be written (the disk may be full). Ask for it again."))
         else:
             job, created = commit_or_report(lambda: exports.request(user, "raw", params))
             if created:

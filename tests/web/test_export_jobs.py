@@ -2,10 +2,12 @@
 at once here, as Huey's immediate mode does) with a progress page that stops HTMX polling with
 286; only its owner can see or download it; the same export is not started twice; a stalled,
 failed or expired job says so and can be asked for again; every step is an audit event."""
+import errno
 import io
 import os
 import re
 import sys
+import tempfile
 import zipfile
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app import jobs
+from app.exports.writer import XlsxBook
 from app.extensions import db
 from app.models import AuditEvent, ExportFile, ExportJob, ExportState, User
 from app.models._base import utcnow
@@ -301,3 +304,38 @@ def test_a_store_named_wrongly_or_without_its_library_stops_the_start(make_app, 
     monkeypatch.setitem(sys.modules, "boto3", None)   # as if boto3 were not installed
     with pytest.raises(RuntimeError, match="boto3 is not installed"):
         make_app(EXPORT_S3_URL="s3://matrica-exports")
+
+
+def test_a_full_disk_fails_the_job_plainly_and_leaves_no_file_behind(app, client, auth, cycle_with_answers,
+                                                                     monkeypatch, tmp_path):
+    app.config["EXPORT_AT_ONCE"] = 0
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))   # where the worker writes before the file is kept
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(XlsxBook, "close", full)
+    auth.login("admin@example.org")
+    job_id = _job_id(_post(client, auth, cycle_with_answers))
+    text = client.get(f"/exports/{job_id}").get_data(as_text=True)
+    assert "The file could not be written (the disk may be full). Ask for it again." in text
+    assert f"/exports/{job_id}/file" not in text and "Ask for it again" in text
+    with app.app_context():
+        assert db.session.get(ExportJob, job_id).error == "write_failed"
+        assert db.session.scalar(select(db.func.count()).select_from(ExportFile)) == 0
+    assert not list(tmp_path.glob("matrica-*"))   # the half-written file and its scratch rows are gone
+    monkeypatch.undo()
+    retried = client.post(f"/exports/{job_id}/retry", data={"csrf_token": auth.token(f"/exports/{job_id}")})
+    assert retried.status_code == 302 and "Ready: 2 responses." in client.get(f"/exports/{job_id}").get_data(as_text=True)
+
+
+def test_a_full_disk_refuses_a_small_export_plainly_too(app, client, auth, cycle_with_answers, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(XlsxBook, "close", full)
+    auth.login("admin@example.org")
+    refused = _post(client, auth, cycle_with_answers)
+    assert refused.status_code == 422
+    assert "The file could not be written (the disk may be full)." in refused.get_data(as_text=True)
+    assert _actions(app) == []
