@@ -153,6 +153,14 @@ def test_a_countrys_ratio_sums_numerators_and_denominators():
     assert (country["R1"].numerator, country["R1"].denominator) == (15.0, 40.0)
 
 
+def test_a_country_sum_leaves_out_a_response_with_half_a_ratio():
+    form = _form()
+    whole = score_response(form, FormState(form, {"num": "10", "den": "20"}))
+    half = dict(whole, R1=IndicatorResult("R1", None, None, numerator=7.0, denominator=None))
+    country = aggregate(form, [whole, half])["R1"]
+    assert (country.numerator, country.denominator, country.value) == (10.0, 20.0, 50.0)
+
+
 def test_a_countrys_points_sum_and_means_average():
     form = _form()
     responses = [score_response(form, FormState(form, answers)) for answers in (
@@ -315,8 +323,9 @@ def test_a_reviewers_value_keeps_the_responses_weight():
     assert (band.points, band.numerator) == (None, None)
 
 
-@pytest.mark.parametrize("rated_count,indicators,covered", [(0, 0, False), (1, 2, True), (1, 3, False), (2, 4, True),
-                                                              (3, 4, True), (0, 4, False), (4, 4, True)])
+@pytest.mark.parametrize("rated_count,indicators,covered", [(0, 0, False), (1, 1, True), (0, 1, False), (1, 2, True),
+                                                              (1, 3, False), (2, 4, True), (3, 4, True), (0, 4, False),
+                                                              (4, 4, True)])
 def test_an_area_is_rated_when_half_of_its_indicators_are(rated_count, indicators, covered):
     score = Score(points=2.0 * rated_count, maximum=2.0 * rated_count, rated=rated_count, indicators=indicators)
     assert score.covered is covered
