@@ -222,7 +222,7 @@ def _print_issues(issues) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 def questionnaire_check(path: Path):
     """Check an XLSForm (.xlsx, or a folder of CSV sheets): exit 0 when valid, 1 when not."""
-    _definition, issues = questionnaires.check(_read_form(path))
+    _definition, issues = questionnaires.check(_read_form(path), path.name)
     _print_issues(issues)
     errors = questionnaires.errors_of(issues)
     if errors:

@@ -33,13 +33,14 @@ class QuestionnaireError(ServiceError, ValueError):
     """A refused questionnaire operation."""
 
 
-def check(data: bytes) -> tuple[dict, list[Issue]]:
-    """The definition and every located problem (errors first, then warnings)."""
+def check(data: bytes, file_name: str | None = None) -> tuple[dict, list[Issue]]:
+    """The definition and every located problem (errors first, then warnings); ``file_name``
+    gives the form_id when the settings sheet has none, as pyxform does."""
     try:
-        sheets, warnings = read_workbook(data)
+        sheets, warnings = read_workbook(data, wanted=lambda name: name.lower() in xls_definition.SHEET_NAMES)
     except DefinitionError as exc:
         return {}, exc.issues
-    definition, issues = xls_definition.build(sheets)
+    definition, issues = xls_definition.build(sheets, file_name)
     issues = warnings + issues
     return xls_definition.public(definition), sorted(issues, key=lambda i: (i.warning, i.sheet or "", i.row or 0))
 
@@ -60,7 +61,7 @@ def errors_of(issues: list[Issue]) -> list[Issue]:
 
 def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publish: bool = False) -> QuestionnaireVersion:
     """A new draft version (the next number of its form_id); InvalidQuestionnaire if it has errors."""
-    definition, issues = check(data)
+    definition, issues = check(data, filename)
     if errors_of(issues):
         raise InvalidQuestionnaire(issues)
     questionnaire = db.session.scalars(select(Questionnaire).where(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.xlsform.issues import Issue
 
@@ -16,7 +17,11 @@ def describe(issue: Issue) -> str:
         "zip_bomb": lambda: _("The file unpacks to far more data than a questionnaire holds; it was not opened."),
         "too_many_rows": lambda: _("The sheet has data beyond row %(limit)d; a questionnaire sheet may have at most %(limit)d rows.", limit=p["limit"]),
         "too_many_columns": lambda: _("The sheet uses more than %(limit)d columns.", limit=p["limit"]),
-        "formula_not_allowed": lambda: _("Formulas are not allowed; write the value itself."),
+        "formula_not_allowed": lambda: _("This formula has no saved value (or its value is an error); write the value itself."),
+        "formula_value_used": lambda: ngettext(
+            "This cell holds a formula: its saved value was read, and the formula is not kept.",
+            "This sheet holds %(num)d formulas (the first here): their saved values were read, and the formulas are not kept.",
+            p["count"]),
         "cell_too_long": lambda: _("The cell holds more than %(limit)d characters.", limit=p["limit"]),
         "sheet_ignored": lambda: _("The sheet “%(sheet)s” is not part of XLSForm and is ignored (start its name with _ to silence this).", sheet=p["sheet"]),
         "missing_sheet": lambda: _("The workbook has no “%(sheet)s” sheet.", sheet=p["sheet"]),
@@ -25,6 +30,9 @@ def describe(issue: Issue) -> str:
         "column_kept": lambda: _("The column “%(column)s” is not used by Matrica; it is kept and exported again.", column=p["column"]),
         "duplicate_column": lambda: _("The column “%(column)s” appears twice (first as “%(first)s”).", column=p["column"], first=p["first"]),
         "missing_form_id": lambda: _("The settings sheet needs a form_id."),
+        "form_id_from_file_name": lambda: _("No form_id in the settings: “%(name)s”, from the file's name, is used.", name=p["name"]),
+        "type_spelling": lambda: _("“%(type)s” is an old spelling; it was read as “%(canonical)s”.", type=p["type"], canonical=p["canonical"]),
+        "quotes_straightened": lambda: _("Typographic quotes in this expression were read as straight quotes."),
         "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
         "missing_list_name": lambda: _("The choice has no list_name."),
         "missing_choice_name": lambda: _("The choice has no name."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from typing import Any
 
@@ -65,10 +66,13 @@ UNSUPPORTED_TYPES = {"geopoint", "geotrace", "geoshape", "image", "audio", "vide
                      "csv-external", "select_one_from_file", "select_multiple_from_file", "phonenumber",
                      "simserial", "subscriberid", "osm", "signature", "annotate", "draw"}
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
-                "end repeat": "end_repeat", "int": "integer", "string": "text", "select one": "select_one",
-                "select all that apply": "select_multiple", "select_one_external": None,
-                "select multiple": "select_multiple", "datetime": "datetime", "begin_group": "begin_group",
-                "q integer": "integer", "q decimal": "decimal"}
+                "end repeat": "end_repeat", "int": "integer", "string": "text", "select_one_external": None,
+                "datetime": "datetime", "begin_group": "begin_group", "q integer": "integer", "q decimal": "decimal",
+                "imei": "deviceid", "photo": "image", "add image prompt": "image", "add photo prompt": "image",
+                "add audio prompt": "audio", "add video prompt": "video", "add file prompt": "file", "gps": "geopoint",
+                "phone number": "phonenumber", "get phone number": "phonenumber", "select one from file": None,
+                "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
+                "add text prompt": "text", "add note prompt": "note"}
 EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
 SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
@@ -83,6 +87,14 @@ MAX_EXPRESSIONS = 5000      # expressions of every kind, in all sheets
 MAX_REGEX = 100             # regex() calls in all expressions
 MAX_NUMBER = 1e15           # no number in a definition (scores, parameters…) is larger
 LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)\)\s*$")
+# Columns holding expressions, where typographic quotes are straightened as pyxform does.
+EXPRESSION_COLUMNS = {
+    "survey": {"relevant", "constraint", "required", "calculation", "choice_filter", "default", "read_only",
+               "repeat_count", "score"},
+    "indicators": {"numerator", "denominator", "value"},
+}
+STRAIGHT_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                                 "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'"})
 YES = {"yes", "true", "true()", "1"}
 NO = {"", "no", "false", "false()", "0"}
 
@@ -159,6 +171,9 @@ class _Builder:
             record: dict[str, Any] = {"row": number}
             for index, column, code, header in columns:
                 value = cells[index].strip() if index < len(cells) else ""
+                if column in EXPRESSION_COLUMNS.get(key, ()) and value != value.translate(STRAIGHT_QUOTES):
+                    value = value.translate(STRAIGHT_QUOTES)
+                    self.warn(sheet.name, number, get_column_letter(index + 1), "quotes_straightened")
                 if column in TRANSLATABLE.get(key, set()):
                     if value:
                         record.setdefault(column, {})[code if code is not None else ""] = value
@@ -170,8 +185,21 @@ class _Builder:
         return rows
 
 
-def build(sheets: dict[str, Sheet]) -> tuple[dict[str, Any], list[Issue]]:
-    """The definition and every located problem (errors and warnings)."""
+def name_from_file(file_name: str) -> str:
+    """A form_id made from a file's name, as pyxform takes it: ``Évaluation 2019 (v2).xlsx`` →
+    ``Evaluation_2019_v2``; letters without an ASCII form are dropped."""
+    stem = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    ascii_only = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_only)).strip("_.-")
+    if name and not NAME.match(name):
+        name = f"form_{name}"
+    return name[:100]
+
+
+def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[str, Any], list[Issue]]:
+    """The definition and every located problem (errors and warnings). Without a form_id in
+    the settings, one is made from ``file_name`` (with a warning)."""
     builder = _Builder(sheets)
     lower = {name.lower(): name for name in sheets}
     for name in sheets:
@@ -210,7 +238,11 @@ def build(sheets: dict[str, Sheet]) -> tuple[dict[str, Any], list[Issue]]:
     if not default_language:
         default_language = plain_key if plain_key in builder.languages else next(iter(builder.languages), "default")
 
-    form_id = settings.get("form_id") or (survey_sheet.name and "")
+    form_id = settings.get("form_id") or ""
+    if not form_id and file_name and name_from_file(file_name):
+        form_id = name_from_file(file_name)
+        settings_name = builder.sheets["settings"].name if "settings" in builder.sheets else "settings"
+        builder.warn(settings_name, None, "form_id", "form_id_from_file_name", name=form_id)
     definition = {
         "form_id": form_id,
         "version": settings.get("version", ""),
@@ -239,22 +271,51 @@ def build(sheets: dict[str, Sheet]) -> tuple[dict[str, Any], list[Issue]]:
 
 # -- validation -----------------------------------------------------------------------
 
+# The spellings pyxform reads for a select (old and alias forms included), and for "or other".
+SELECT_SPELLINGS = {
+    "select_one": "select_one", "select one": "select_one", "select one from": "select_one", "select1": "select_one",
+    "add select one prompt using": "select_one", "select_multiple": "select_multiple",
+    "select multiple": "select_multiple", "select all that apply": "select_multiple",
+    "select all that apply from": "select_multiple", "add select multiple prompt using": "select_multiple",
+    "rank": "rank",
+}
+_SELECT = re.compile(r"^(?P<kind>" + "|".join(sorted(map(re.escape, SELECT_SPELLINGS), key=len, reverse=True))
+                     + r") (?P<list>\S+)(?: (?P<rest>.+))?$", re.I)
+OR_OTHER = {"or_other", "or other", "or specify other"}
+
+
 def normalise_type(raw: str) -> tuple[str, str | None, str | None]:
-    """(base type, list name, or-other flag) from ``select_one yes_no`` etc."""
+    """(base type, list name, or-other flag) from ``select_one yes_no``, ``select all that
+    apply from yes_no or specify other`` etc."""
     text = " ".join(raw.strip().split())
     lowered = text.lower()
     if lowered in TYPE_ALIASES and TYPE_ALIASES[lowered]:
         return TYPE_ALIASES[lowered], None, None
-    parts = text.split(" ")
-    head = parts[0].lower()
-    if head in ("select_one", "select_multiple", "rank") or lowered.startswith(("select one ", "select multiple ")):
-        if lowered.startswith(("select one ", "select multiple ")):
-            head = "select_one" if lowered.startswith("select one ") else "select_multiple"
-            parts = [head] + parts[2:]
-        list_name = parts[1] if len(parts) > 1 else None
-        flag = parts[2].lower() if len(parts) > 2 else None
-        return head, list_name, flag
+    match = _SELECT.match(text)
+    if match:
+        rest = (match.group("rest") or "").lower()
+        flag = "or_other" if rest in OR_OTHER else rest or None
+        return SELECT_SPELLINGS[match.group("kind").lower()], match.group("list"), flag
+    if lowered in SELECT_SPELLINGS:
+        return SELECT_SPELLINGS[lowered], None, None
+    head = lowered.split(" ")[0]
+    if head in UNSUPPORTED_TYPES:   # select_one_from_file data.csv: said plainly, not as an unknown type
+        return head, None, None
     return lowered, None, None
+
+
+def _old_spelling(raw: str) -> bool:
+    """Whether ``raw`` is an old or alias spelling (``select one from x``, ``imei``), not merely
+    today's written with spaces or capitals (``begin group``, ``Select_One x``)."""
+    def plain(text: str) -> str:
+        return " ".join(text.replace("_", " ").lower().split())
+    return plain(raw) != plain(canonical_type(raw))
+
+
+def canonical_type(raw: str) -> str:
+    """The type as XLSForm spells it today: ``select all that apply from x`` → ``select_multiple x``."""
+    base, list_name, flag = normalise_type(raw)
+    return " ".join(part for part in (base, list_name, flag) if part)
 
 
 def _validate(definition: dict[str, Any], b: _Builder) -> None:
@@ -308,6 +369,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             continue
         base, list_name, flag = normalise_type(raw_type)
         record["_type"] = base
+        if base in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES and _old_spelling(raw_type):
+            b.warn(survey_name, row, col("survey", "type"), "type_spelling", type=raw_type,
+                   canonical=canonical_type(raw_type))
         if base in UNSUPPORTED_TYPES:
             b.error(survey_name, row, col("survey", "type"), "type_not_supported", type=raw_type)
             continue

@@ -3,21 +3,24 @@
 Checks happen before and while parsing, so a hostile file costs little: the zip directory is
 read first (not a zip, a corrupt zip, macros, a zip bomb), then openpyxl reads in read-only
 mode with the stated dimensions ignored, stopping at the first cell beyond the limits.
-Formulas are refused (a questionnaire holds text, and a formula would be executed by
-whoever opens an export). openpyxl parses through defusedxml (a runtime dependency): entity
-expansion and external entities are refused, and malformed XML is a "damaged file".
+Only the sheets the caller wants are parsed; the others are named and skipped. A formula is
+never evaluated: its saved value is read, as pyxform does, with a located warning (a
+questionnaire holds text); a formula without a saved value is refused. openpyxl parses
+through defusedxml (a runtime dependency): entity expansion and external entities are
+refused, and malformed XML is a "damaged file".
 """
 from __future__ import annotations
 
 import io
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from app.exports.cells import text_cell
 from app.xlsform.issues import DefinitionError, Issue
@@ -38,8 +41,9 @@ class Sheet:
     header_row: int = 1
 
 
-def read_workbook(data: bytes) -> tuple[dict[str, Sheet], list[Issue]]:
-    """Sheets by name (those starting with ``_`` skipped) and warnings; DefinitionError if unreadable."""
+def read_workbook(data: bytes, wanted: Callable[[str], bool] | None = None) -> tuple[dict[str, Sheet], list[Issue]]:
+    """Sheets by name (those starting with ``_`` skipped) and warnings; DefinitionError if
+    unreadable. A sheet ``wanted`` refuses is listed without its rows, and not parsed."""
     _check_container(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
@@ -50,6 +54,9 @@ def read_workbook(data: bytes) -> tuple[dict[str, Sheet], list[Issue]]:
     try:
         for worksheet in book.worksheets:
             if worksheet.title.startswith("_"):
+                continue
+            if wanted is not None and not wanted(worksheet.title):
+                sheets[worksheet.title] = Sheet(worksheet.title, [])
                 continue
             sheets[worksheet.title] = _read_sheet(worksheet, warnings)
     except DefinitionError:
@@ -111,17 +118,27 @@ def _rows(worksheet):
     at row 1,000,000 would cost a million of them before the row limit is seen)."""
     book = worksheet.parent
     with worksheet._get_source() as source:
-        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=False, epoch=book.epoch,
-                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        parser = _SavedValues(source, worksheet._shared_strings, data_only=True, epoch=book.epoch,
+                              date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
         yield from parser.parse()
+
+
+class _SavedValues(WorkSheetParser):
+    """openpyxl's parser reading each cell's saved value, and noting which cells are formulas."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        cell["formula"] = element.find(FORMULA_TAG) is not None
+        return cell
 
 
 def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
     title = worksheet.title
     headers: list[str] | None = None
     sheet = Sheet(title, [])
+    formulas: list[tuple[int, str]] = []
     for row_number, row in _rows(worksheet):   # the cells as written, not the stated dimensions
-        cells = [cell for cell in row if cell.get("value") is not None]
+        cells = [cell for cell in row if cell.get("value") is not None or cell["formula"]]
         if not cells:
             continue
         if row_number > MAX_ROWS + 1:
@@ -132,8 +149,11 @@ def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
             if column > MAX_COLUMNS:
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "too_many_columns",
                                              {"limit": MAX_COLUMNS})])
-            if cell["data_type"] == "f":
-                raise DefinitionError([Issue(title, row_number, get_column_letter(column), "formula_not_allowed", {})])
+            if cell["formula"]:
+                if cell["value"] is None or cell["data_type"] == "e":   # never calculated, or an error (#REF!)
+                    raise DefinitionError([Issue(title, row_number, get_column_letter(column), "formula_not_allowed",
+                                                 {})])
+                formulas.append((row_number, get_column_letter(column)))
             text = _text(cell["value"])
             if len(text) > MAX_CELL_CHARS:
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "cell_too_long",
@@ -149,6 +169,9 @@ def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
         line = [values.get(c, "") for c in range(1, width + 1)]
         if any(v.strip() for v in line):
             sheet.rows.append((row_number, line))
+    if formulas:
+        warnings.append(Issue(title, formulas[0][0], formulas[0][1], "formula_value_used", {"count": len(formulas)},
+                              warning=True))
     return sheet
 
 

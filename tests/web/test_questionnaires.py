@@ -75,7 +75,7 @@ def test_formula_error_names_sheet_row_and_column(client, demo, auth):
     response = _upload(client, auth.token("/questionnaires/"), HOSTILE["formula"]())
     body = response.get_data(as_text=True)
     assert "<td>survey</td><td>2</td><td>C</td>" in body
-    assert "Formulas are not allowed" in body
+    assert "This formula has no saved value" in body
 
 
 def test_errors_are_shown_in_the_user_language(client, demo, auth):
@@ -110,7 +110,7 @@ def test_cli_check_import_export(app, runner, tmp_path, demo):
     assert ok.exit_code == 0 and "valid" in ok.output
     refused = runner.invoke(args=["questionnaire", "check", str(bad)])
     assert refused.exit_code == 1
-    assert "survey, row 2, column C: Formulas are not allowed" in refused.output
+    assert "survey, row 2, column C: This formula has no saved value" in refused.output
     assert runner.invoke(args=["questionnaire", "import", str(bad)]).exit_code == 1
     imported = runner.invoke(args=["questionnaire", "import", str(good), "--publish"])
     assert imported.exit_code == 0 and "version 1 (published)" in imported.output

@@ -1,0 +1,133 @@
+"""What pyxform reads, Matrica reads too, each adaptation a located warning: saved values of
+formula cells, a form_id from the file name, typographic quotes in expressions, old and alias
+spellings of types; sheets Matrica does not read are not parsed at all."""
+import io
+
+import pytest
+import xlsxwriter
+
+from app.services.questionnaires import check
+from app.xlsform.compiled import CompiledForm
+from tests.xlsform_builders import workbook
+
+
+def _book(sheets: dict[str, list[list]], formulas: dict[tuple[str, int, int], tuple[str, str | None]] = ()) -> bytes:
+    """A workbook written by XlsxWriter, which (unlike openpyxl) stores a formula's saved value:
+    ``formulas[(sheet, row, column)] = (formula, saved value)``."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    for title, rows in sheets.items():
+        sheet = book.add_worksheet(title)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write_string(r, c, value)
+    for (title, r, c), (formula, saved) in dict(formulas).items():
+        sheet = book.get_worksheet_by_name(title)
+        sheet.write_formula(r, c, formula, None, saved)
+    book.close()
+    return buffer.getvalue()
+
+
+def _codes(issues, warning=True):
+    return [(i.code, i.sheet, i.row, i.column) for i in issues if i.warning is warning]
+
+
+SURVEY = [["type", "name", "label"], ["text", "q1", "Question one"]]
+
+
+def test_formula_cells_give_their_saved_values_with_one_located_warning_per_sheet():
+    data = _book({"survey": SURVEY + [["text", "q2", ""]], "settings": [["form_id", "version"], ["", ""]]},
+                 {("settings", 1, 0): ('=CONCATENATE("monitor","_2026")', "monitor_2026"),
+                  ("settings", 1, 1): ("=TEXT(NOW(),\"yyyymmdd\")", "20261205"),
+                  ("survey", 2, 2): ('=UPPER("question two")', "QUESTION TWO")})
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert definition["form_id"] == "monitor_2026" and definition["version"] == "20261205"
+    assert definition["survey"][1]["label"] == {"default": "QUESTION TWO"}
+    used = [i for i in issues if i.code == "formula_value_used"]
+    assert [(i.sheet, i.row, i.column, i.params["count"]) for i in used] == [("settings", 2, "A", 2),
+                                                                              ("survey", 3, "C", 1)]
+
+
+@pytest.mark.parametrize("written_by", ["openpyxl, which saves no value", "a spreadsheet that saved an error"])
+def test_a_formula_without_a_usable_saved_value_is_refused_where_it_is(written_by):
+    if written_by.startswith("openpyxl"):
+        data = workbook([["type", "name", "label"], ["text", "q1", "=VLOOKUP(A1,B:C,2)"]])
+    else:
+        data = _book({"survey": SURVEY, "settings": [["form_id"], ["x"]]},
+                     {("survey", 1, 2): ("=VLOOKUP(A1,B:C,2)", "#REF!")})
+    _definition, issues = check(data)
+    errors = [(i.code, i.sheet, i.row, i.column) for i in issues if not i.warning]
+    assert errors == [("formula_not_allowed", "survey", 2, "C")]
+
+
+def test_sheets_matrica_does_not_read_are_not_parsed():
+    help_rows = [["type", "name", "label"]] + [["note", f"n{i}", "help"] for i in range(6000)]
+    data = _book({"survey": SURVEY, "settings": [["form_id"], ["x"]], "help-survey": help_rows},
+                 {("help-survey", 1, 2): ("=NOW()", "#N/A")})   # over the row limit, and a formula gone wrong
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert ("sheet_ignored", "help-survey", None, None) in _codes(issues)
+    assert [row["name"] for row in definition["survey"]] == ["q1"]
+
+
+@pytest.mark.parametrize("file_name,form_id", [
+    ("Évaluation 2019 (v2).xlsx", "Evaluation_2019_v2"), ("2019 survey.xlsx", "form_2019_survey"),
+    ("C:\\forms\\Upitnik čž.xlsx", "Upitnik_cz"), ("household.survey.xlsx", "household.survey"),
+])
+def test_without_a_form_id_the_file_name_gives_one(file_name, form_id):
+    data = workbook(SURVEY, settings=[["form_title"], ["Checklist"]])
+    definition, issues = check(data, file_name)
+    assert not [i for i in issues if not i.warning], issues
+    assert definition["form_id"] == form_id and definition["title"] == "Checklist"
+    assert ("form_id_from_file_name", "settings", None, "form_id") in _codes(issues)
+
+
+def test_without_settings_or_a_usable_file_name_the_form_id_is_still_asked_for():
+    data = workbook(SURVEY, settings=[["form_title"], ["x"]])
+    assert ("missing_form_id", "settings", None, "form_id") in _codes(check(data)[1], warning=False)
+    assert ("missing_form_id", "settings", None, "form_id") in _codes(check(data, "Упитник.xlsx")[1], warning=False)
+    no_settings = _book({"survey": SURVEY})
+    definition, issues = check(no_settings, "checklist.xlsx")
+    assert definition["form_id"] == "checklist" and definition["title"] == "checklist"
+    assert not [i for i in issues if not i.warning]
+
+
+def test_typographic_quotes_in_expressions_are_straightened_with_a_warning():
+    data = workbook([["type", "name", "label", "relevant", "constraint"],
+                     ["text", "q1", "One", "", ""],
+                     ["text", "q2", "Two “quoted” label", "${q1} = “yes”", "string-length(.) > 0 or . = ‘n/a’"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    q2 = definition["survey"][1]
+    assert q2["relevant"] == '${q1} = "yes"' and q2["constraint"] == "string-length(.) > 0 or . = 'n/a'"
+    assert q2["label"] == {"default": "Two “quoted” label"}   # text keeps its typography
+    assert [(i.row, i.column) for i in issues if i.code == "quotes_straightened"] == [(3, "D"), (3, "E")]
+
+
+def test_old_and_alias_type_spellings_are_read_with_a_warning():
+    data = workbook([["type", "name", "label"],
+                     ["select one from yn", "q1", "One"],
+                     ["select all that apply from agencies or specify other", "q2", "Two"],
+                     ["select1 yn", "q3", "Three"],
+                     ["imei", "device", ""],
+                     ["begin group", "g", "Group"], ["Select_One yn", "q4", "Four"], ["end group", "", ""]],
+                    choices=[["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"],
+                             ["agencies", "police", "Police"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    spelled = {i.row: i.params["canonical"] for i in issues if i.code == "type_spelling"}
+    assert spelled == {2: "select_one yn", 3: "select_multiple agencies or_other", 4: "select_one yn", 5: "deviceid"}
+    form = CompiledForm(definition)
+    questions = {node.name: node for node in form.nodes}
+    assert [(questions[n].type, questions[n].list_name) for n in ("q1", "q2", "q3", "q4")] == [
+        ("select_one", "yn"), ("select_multiple", "agencies"), ("select_one", "yn"), ("select_one", "yn")]
+    assert questions["q2"].or_other and questions["device"].type == "deviceid"
+
+
+@pytest.mark.parametrize("spelling,base", [("gps", "geopoint"), ("photo", "image"), ("phone number", "phonenumber"),
+                                           ("select_one_from_file places.csv", "select_one_from_file")])
+def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base):
+    data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
+    errors = [i for i in check(data)[1] if not i.warning]
+    assert [(i.code, i.params.get("type")) for i in errors] == [("type_not_supported", spelling)]
