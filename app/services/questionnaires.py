@@ -97,7 +97,7 @@ def warnings_of(version: QuestionnaireVersion) -> list[Issue]:
     """The warnings its upload's check found (kept with it; a version stored before they were
     kept is checked again)."""
     if version.check_issues is None:
-        issues = check(version.source_file)[1] if version.source_file else []
+        issues = check(version.source_file, version.source_filename)[1] if version.source_file else []
     else:
         issues = [Issue(i["sheet"], i["row"], i["column"], i["code"], i["params"], i["warning"])
                   for i in version.check_issues]

@@ -130,3 +130,16 @@ def test_shipped_questionnaires_check_from_both_source_forms(runner, tmp_path):
         path = tmp_path / f"{name}.xlsx"
         path.write_bytes(to_xlsx(SHIPPED / name))
         assert runner.invoke(args=["questionnaire", "check", str(path)]).exit_code == 0
+
+
+def test_a_form_without_form_id_is_named_after_its_file_and_the_version_page_says_so(app, client, demo, auth):
+    from tests.xlsform_builders import workbook
+    auth.login("admin@example.org")
+    client.post("/language", data={"language": "sr_Cyrl", "csrf_token": auth.token("/")})
+    data = workbook([["type", "name", "label"], ["text", "q1", "Питање"]], settings=[["form_title"], ["Листа"]])
+    response = _upload(client, auth.token("/questionnaires/"), data, "Checklist 2026.xlsx")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "У подешавањима нема form_id: користи се „Checklist_2026”, из имена датотеке." in body
+    with app.app_context():
+        assert db.session.scalars(select(Questionnaire.form_id).where(Questionnaire.form_id == "Checklist_2026")).one()
