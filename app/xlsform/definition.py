@@ -11,10 +11,14 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.localedata import locale_identifiers
 from openpyxl.utils import get_column_letter
 
+from app.languages import LANGUAGES
 from app.xlsform.expressions import ExpressionError, parse
 from app.xlsform.issues import Issue
 from app.xlsform.workbook import Sheet
@@ -100,16 +104,45 @@ NO = {"", "no", "false", "false()", "0"}
 
 
 def language_code(spec: str) -> str:
-    """``Shqip (sq)`` → ``sq``; ``sq`` → ``sq``; ``English`` → ``English``."""
+    """``Shqip (sq)`` → ``sq``; ``sq`` → ``sq``; a language's name in English or in itself
+    (``English``, ``Français``, ``Српски``) → its code; any other name stays a content
+    language of its own (``Tigrinya dialect`` → ``Tigrinya dialect``)."""
     match = LANGUAGE_CODE.search(spec)
-    code = match.group(1) if match else spec.strip()
+    code = match.group(1) if match else language_names().get(spec.strip().lower(), spec.strip())
     return code.replace("-", "_")
 
 
+def named_language(spec: str) -> bool:
+    """Whether ``spec`` names a language by a name that ``language_code`` turns into a code."""
+    return not LANGUAGE_CODE.search(spec) and spec.strip().lower() in language_names()
+
+
+@cache
+def language_names() -> dict[str, str]:
+    """Language names, lowercased, in English and in the language itself → code: CLDR's base
+    languages, and Matrica's interface languages by their own names first."""
+    names = {name.lower(): code for code, (name, _locale) in LANGUAGES.items()}
+    names.update({"srpski": "sr_Latn", "српски": "sr_Cyrl", "crnogorski": "cnr", "montenegrin": "cnr"})
+    english = Locale("en").languages
+    for code in (identifier for identifier in locale_identifiers() if "_" not in identifier):
+        if code in english:
+            names.setdefault(english[code].lower(), code)
+        try:
+            native = Locale.parse(code).get_language_name(code)
+        except (UnknownLocaleError, ValueError):
+            native = None
+        if native:
+            names.setdefault(native.lower(), code)
+    return names
+
+
 def _split_header(header: str, sheet: str) -> tuple[str, str | None]:
-    """(canonical column, language spec or None)."""
+    """(canonical column, language spec or None); ``label:English`` (one colon, as some tools
+    write it) is read as ``label::English``."""
     text = header.strip()
     base, sep, language = text.partition("::")
+    if not sep and ":" in base and base.split(":", 1)[0].strip().lower() in TRANSLATABLE.get(sheet, ()):
+        base, sep, language = base.partition(":")
     lowered = base.strip().lower()
     if lowered in ("media", "bind", "body", "instance", "control") and sep:
         inner, sep2, language2 = language.partition("::")
@@ -145,6 +178,8 @@ class _Builder:
                 self.error(sheet.name, sheet.header_row, letter, "column_not_supported", column=header)
                 continue
             code = language_code(language) if language is not None else None
+            if code is not None and named_language(language) and column in TRANSLATABLE.get(key, set()):
+                self.warn(sheet.name, sheet.header_row, letter, "language_by_name", name=language, code=code)
             if language is not None and column not in TRANSLATABLE.get(key, set()):
                 self.warn(sheet.name, sheet.header_row, letter, "column_kept", column=header)
                 column, code = header, None

@@ -131,3 +131,19 @@ def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base)
     data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
     errors = [i for i in check(data)[1] if not i.warning]
     assert [(i.code, i.params.get("type")) for i in errors] == [("type_not_supported", spelling)]
+
+
+def test_language_columns_named_by_language_get_its_code_and_unknown_names_stay_languages_of_their_own():
+    data = workbook([["type", "name", "label::English", "hint:english", "label::Français", "label::Srpski",
+                      "label::Tlingit dialect"],
+                     ["text", "q1", "Name", "As written", "Nom", "Ime", "Saax’w"]],
+                    settings=[["form_id", "default_language"], ["named", "English"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert [language["code"] for language in definition["languages"]] == ["en", "fr", "sr_Latn", "Tlingit dialect"]
+    assert definition["default_language"] == "en"
+    q1 = definition["survey"][0]
+    assert q1["label"] == {"en": "Name", "fr": "Nom", "sr_Latn": "Ime", "Tlingit dialect": "Saax’w"}
+    assert q1["hint"] == {"en": "As written"}
+    named = {(i.column, i.params["code"]) for i in issues if i.code == "language_by_name"}
+    assert named == {("C", "en"), ("D", "en"), ("E", "fr"), ("F", "sr_Latn")}
