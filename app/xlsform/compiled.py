@@ -119,7 +119,8 @@ class CompiledForm:
         for row in definition["choices"]:
             score = row.get("score", "")
             self.choices.setdefault(row["list_name"], []).append(
-                Choice(row["name"], row.get("label", {}), float(score) if score else None, row.get("extra", {})))
+                Choice(row["name"], row.get("label") or {self.default_language: row["name"]},
+                       float(score) if score else None, row.get("extra", {})))
         self.root = Node("group", "", "begin_group", 0)
         self.by_name: dict[str, Node] = {}
         self._build_tree(definition["survey"])
@@ -173,7 +174,8 @@ class CompiledForm:
             parent = stack[-1]
             node = Node(
                 kind=kind, name=row["name"], type=base, row=row["row"], list_name=list_name,
-                label=row.get("label", {}), hint=row.get("hint", {}), guidance_hint=row.get("guidance_hint", {}),
+                label=row.get("label") or ({self.default_language: row["name"]} if kind == "repeat" else {}),
+                hint=row.get("hint", {}), guidance_hint=row.get("guidance_hint", {}),
                 required=_flag(row.get("required", "")), required_message=row.get("required_message", {}),
                 relevant=_expression(row.get("relevant")), constraint=_expression(row.get("constraint")),
                 constraint_message=row.get("constraint_message", {}),

@@ -388,8 +388,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         score = choice.get("score", "")
         if score and _number(score) is None:
             b.error(choices_name, row, col("choices", "score"), "score_not_number", value=score)
-        if not choice.get("label"):
-            b.error(choices_name, row, col("choices", "label"), "missing_label")
+        if not choice.get("label"):   # as pyxform allows: the name is shown
+            b.warn(choices_name, row, col("choices", "label"), "label_from_name", name=choice.get("name", ""))
 
     # survey structure and names
     names: dict[str, int] = {}
@@ -444,7 +444,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 b.error(survey_name, row, col("survey", "type"), "unknown_list", list=list_name)
             if flag not in (None, "or_other"):
                 b.error(survey_name, row, col("survey", "type"), "unknown_type", type=raw_type)
-        if base not in METADATA_TYPES | {"calculate", "hidden"} and not record.get("label") and base != "begin_group":
+        if base == "begin_repeat" and not record.get("label"):   # as pyxform allows: the name is shown
+            b.warn(survey_name, row, col("survey", "label"), "label_from_name", name=name)
+        elif base not in METADATA_TYPES | {"calculate", "hidden", "begin_group"} and not record.get("label"):
             b.error(survey_name, row, col("survey", "label"), "missing_label")
         if base == "calculate" and not record.get("calculation"):
             b.error(survey_name, row, col("survey", "calculation"), "missing_calculation")

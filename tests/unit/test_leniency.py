@@ -147,3 +147,21 @@ def test_language_columns_named_by_language_get_its_code_and_unknown_names_stay_
     assert q1["hint"] == {"en": "As written"}
     named = {(i.column, i.params["code"]) for i in issues if i.code == "language_by_name"}
     assert named == {("C", "en"), ("D", "en"), ("E", "fr"), ("F", "sr_Latn")}
+
+
+def test_repeats_and_choices_without_a_label_show_their_name():
+    data = workbook([["type", "name", "label"], ["begin_repeat", "visits", ""], ["select_one yn", "q1", "Seen?"],
+                     ["end_repeat", "", ""], ["text", "q2", ""]],
+                    choices=[["list_name", "name", "label"], ["yn", "yes", ""], ["yn", "no", "No"]])
+    definition, issues = check(data)
+    assert [(i.code, i.sheet, i.row) for i in issues if not i.warning] == [("missing_label", "survey", 5)]
+    fixed = workbook([["type", "name", "label"], ["begin_repeat", "visits", ""], ["select_one yn", "q1", "Seen?"],
+                      ["end_repeat", "", ""]],
+                     choices=[["list_name", "name", "label"], ["yn", "yes", ""], ["yn", "no", "No"]])
+    definition, issues = check(fixed)
+    assert not [i for i in issues if not i.warning], issues
+    assert {(i.sheet, i.row, i.params["name"]) for i in issues if i.code == "label_from_name"} == {
+        ("survey", 2, "visits"), ("choices", 2, "yes")}
+    form = CompiledForm(definition)
+    assert form.choice_label("yn", "yes", "default") == "yes" and form.choice_label("yn", "no", "default") == "No"
+    assert form.text(form.by_name["visits"].label, "default")[0] == "visits"
