@@ -206,6 +206,9 @@ class _Builder:
             record: dict[str, Any] = {"row": number}
             for index, column, code, header in columns:
                 value = cells[index].strip() if index < len(cells) else ""
+                if column in EXPRESSION_COLUMNS.get(key, ()) and value in ("TRUE", "FALSE") \
+                        and column not in ("required", "read_only"):   # an Excel truth value
+                    value = "true()" if value == "TRUE" else "false()"
                 if column in EXPRESSION_COLUMNS.get(key, ()) and value != value.translate(STRAIGHT_QUOTES):
                     value = value.translate(STRAIGHT_QUOTES)
                     self.warn(sheet.name, number, get_column_letter(index + 1), "quotes_straightened")

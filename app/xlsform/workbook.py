@@ -101,8 +101,8 @@ def _check_container(data: bytes) -> None:
 def _text(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+    if isinstance(value, bool):   # as Excel shows it; in an expression column it means true() / false()
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):

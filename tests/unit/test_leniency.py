@@ -165,3 +165,17 @@ def test_repeats_and_choices_without_a_label_show_their_name():
     form = CompiledForm(definition)
     assert form.choice_label("yn", "yes", "default") == "yes" and form.choice_label("yn", "no", "default") == "No"
     assert form.text(form.by_name["visits"].label, "default")[0] == "visits"
+
+
+def test_excel_truth_values_mean_true_and_false_in_expressions_and_flags():
+    data = workbook([["type", "name", "label", "relevant", "required", "read_only"],
+                     ["text", "q1", "One", True, True, False], ["text", "q2", "Two", False, False, True],
+                     ["note", "n1", True, "", "", ""]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    q1, q2, n1 = definition["survey"]
+    assert (q1["relevant"], q2["relevant"]) == ("true()", "false()")
+    form = CompiledForm(definition)
+    assert form.by_name["q1"].required and not form.by_name["q2"].required
+    assert form.by_name["q2"].read_only and not form.by_name["q1"].read_only
+    assert n1["label"] == {"default": "TRUE"}   # a text shows what Excel shows
