@@ -162,6 +162,11 @@ _TOKEN = re.compile(r"""
 _NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
 
 
+# Functions that read data from outside the form (a CSV beside it, a server) or a device's
+# location: a desk survey has neither, so they are refused by name rather than as unknown.
+EXTERNAL_DATA = {"pulldata", "instance", "search", "area", "distance", "geofence"}
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str
@@ -291,6 +296,8 @@ class _Parser:
 
     def call(self, name: Token, depth: int) -> tuple:
         function = FUNCTIONS.get(name.text)
+        if function is None and name.text in EXTERNAL_DATA:
+            raise ExpressionError("function_not_supported", name.position, name=name.text)
         if function is None:
             raise ExpressionError("unknown_function", name.position, name=name.text)
         self.expect("(")
@@ -673,6 +680,65 @@ def _format_date(ctx, args, position):
     return re.sub(r"%[Yymnde]", lambda m: replacements[m.group(0)], pattern)
 
 
+def _to_moment(value: Any) -> datetime | None:
+    """A date-time from a stored ``2026-02-01T14:05:00``, a date, or days since 1970 (with a fraction)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime(1970, 1, 1) + timedelta(days=value)
+        except (OverflowError, ValueError):
+            return None
+    text = to_string(value)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?", text):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _format_date_time(ctx, args, position):
+    value = _to_moment(args[0])
+    if value is None:
+        return ""
+    pattern = to_string(args[1])[:100]
+    replacements = {"%Y": f"{value.year:04d}", "%y": f"{value.year % 100:02d}", "%m": f"{value.month:02d}",
+                    "%n": str(value.month), "%d": f"{value.day:02d}", "%e": str(value.day),
+                    "%H": f"{value.hour:02d}", "%h": str(value.hour), "%M": f"{value.minute:02d}",
+                    "%S": f"{value.second:02d}", "%3": f"{value.microsecond // 1000:03d}"}
+    return re.sub(r"%[YymndeHhMS3]", lambda m: replacements[m.group(0)], pattern)
+
+
+def _decimal_date_time(ctx, args, position):
+    """Days since 1970-01-01, with the time of day as a fraction (ODK's decimal-date-time)."""
+    value = _to_moment(args[0])
+    if value is None:
+        return math.nan
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return (value - datetime(1970, 1, 1)).total_seconds() / 86400
+
+
+def _maths(operation):
+    """A function of one number: NaN for a value outside its domain, infinity for an overflow."""
+    def implementation(ctx, args, position):
+        number = to_number(args[0])
+        try:
+            return float(operation(number))
+        except OverflowError:
+            return math.inf
+        except ValueError:
+            return math.nan
+    return implementation
+
+
+def _atan2(ctx, args, position):
+    return math.atan2(to_number(args[0]), to_number(args[1]))
+
+
 def _position(ctx, args, position):
     return float(ctx.position())
 
@@ -735,6 +801,22 @@ FUNCTIONS: dict[str, Function] = {
     "now": Function((0, 0), lambda ctx, a, p: datetime.now(timezone.utc)),
     "date": Function((1, 1), _date),
     "format-date": Function((2, 2), _format_date),
+    "format-date-time": Function((2, 2), _format_date_time),
+    "decimal-date-time": Function((1, 1), _decimal_date_time),
+    "decimal-date": Function((1, 1), _decimal_date_time),
+    "sqrt": Function((1, 1), _maths(math.sqrt)),
+    "exp": Function((1, 1), _maths(math.exp)),
+    "exp10": Function((1, 1), _maths(lambda x: math.pow(10.0, x))),
+    "log": Function((1, 1), _maths(lambda x: -math.inf if x == 0 else math.log(x))),
+    "log10": Function((1, 1), _maths(lambda x: -math.inf if x == 0 else math.log10(x))),
+    "sin": Function((1, 1), _maths(math.sin)),
+    "cos": Function((1, 1), _maths(math.cos)),
+    "tan": Function((1, 1), _maths(math.tan)),
+    "asin": Function((1, 1), _maths(math.asin)),
+    "acos": Function((1, 1), _maths(math.acos)),
+    "atan": Function((1, 1), _maths(math.atan)),
+    "atan2": Function((2, 2), _atan2),
+    "pi": Function((0, 0), lambda ctx, a, p: math.pi),
     "position": Function((0, 1), _position),
     "once": Function((1, 1), lambda ctx, a, p: a[0]),
 }

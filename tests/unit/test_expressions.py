@@ -47,6 +47,15 @@ TABLE = [
     ("${d} < date('2026-04-01')", True), ("${d} = '2026-03-01'", True), ("format-date(${d}, '%d.%m.%Y')", "01.03.2026"),
     ("today() > date('2020-01-01')", True), ("join(', ', ${beds})", "10, 4, 6"),
     ("boolean-from-string('true')", True), ("boolean('')", False), ("once(5)", 5.0),
+    # maths and date-times as ODK's XPath has them (NaN outside a function's domain)
+    ("sqrt(16)", 4.0), ("sqrt(-1)", math.nan), ("exp(0)", 1.0), ("exp(1000)", math.inf), ("exp10(2)", 100.0),
+    ("log(1)", 0.0), ("log(0)", -math.inf), ("log(-1)", math.nan), ("log10(1000)", 3.0), ("pi()", math.pi),
+    ("sin(0)", 0.0), ("cos(0)", 1.0), ("tan(0)", 0.0), ("asin(2)", math.nan), ("acos(1)", 0.0),
+    ("atan(0)", 0.0), ("atan2(0, 1)", 0.0), ("sqrt(${empty})", math.nan),
+    ("format-date-time('2026-02-01T14:05:09', '%e.%n.%Y %H:%M:%S')", "1.2.2026 14:05:09"),
+    ("format-date-time(${d}, '%d/%m/%y %h:%M')", "01/03/26 0:00"), ("format-date-time('soon', '%Y')", ""),
+    ("decimal-date-time('1970-01-02T12:00:00')", 1.5), ("decimal-date-time('1970-01-01T06:00:00+06:00')", 0.0),
+    ("decimal-date-time(${d})", 20513.0), ("decimal-date-time('x')", math.nan),
 ]
 
 
@@ -77,6 +86,7 @@ def test_position_in_a_repeat():
     ("/data/age > 1", "path_not_supported"), ("age > 1", "bare_name"), ("1 # 2", "unexpected_character"),
     ("'unclosed", "unexpected_character"), ("${a} | ${b}", "union_not_supported"), ("1 2", "unexpected_token"),
     ("__import__('os')", "unknown_function"), ("().__class__", "unexpected_token"),
+    ("pulldata('fruits', 'name', 'key', ${a})", "function_not_supported"), ("distance(${a})", "function_not_supported"),
 ])
 def test_parse_errors_are_located(text, code):
     with pytest.raises(ExpressionError) as error:
