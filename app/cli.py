@@ -244,6 +244,11 @@ def questionnaire_import(path: Path, publish: bool):
         _print_issues(exc.issues)
         click.echo(f"{path}: not imported.", err=True)
         sys.exit(1)
+    except questionnaires.IdenticalUpload as exc:
+        db.session.rollback()
+        click.echo(f"{path}: identical to {exc.version.questionnaire.form_id} version {exc.version.number}; "
+                   "not imported.", err=True)
+        sys.exit(1)
     db.session.commit()
     state = "published" if publish else "draft"
     click.echo(f"Imported {version.questionnaire.form_id} version {version.number} ({state}).")

@@ -1,6 +1,7 @@
 """Questionnaire definitions: check, import (a new draft version), publish, export, compile."""
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +32,14 @@ class InvalidQuestionnaire(Exception):
 
 class QuestionnaireError(ServiceError, ValueError):
     """A refused questionnaire operation."""
+
+
+class IdenticalUpload(QuestionnaireError):
+    """The upload holds exactly what a stored version holds: nothing new is stored."""
+
+    def __init__(self, version: QuestionnaireVersion):
+        super().__init__("identical_upload")
+        self.version = version
 
 
 def check(data: bytes, file_name: str | None = None) -> tuple[dict, list[Issue]]:
@@ -72,6 +81,9 @@ def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publ
         db.session.flush()
         audit.record(actor, "questionnaire.create", questionnaire, "form_id", None, questionnaire.form_id)
     else:
+        same = _same_content(questionnaire, definition)
+        if same is not None:
+            raise IdenticalUpload(same)
         questionnaire.title = definition["title"][:300]
     number = (db.session.scalar(select(func.max(QuestionnaireVersion.number))
                                 .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)) or 0) + 1
@@ -86,6 +98,39 @@ def import_questionnaire(actor: User | None, data: bytes, filename: str, *, publ
     if publish:
         publish_version(actor, version)
     return version
+
+
+def _canonical(definition: dict) -> str:
+    return json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _same_content(questionnaire: Questionnaire, definition: dict) -> QuestionnaireVersion | None:
+    """The newest version of ``questionnaire`` whose content is exactly ``definition``."""
+    wanted = _canonical(definition)
+    for version in db.session.scalars(select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id).order_by(QuestionnaireVersion.number.desc())):
+        if _canonical(version.definition) == wanted:
+            return version
+    return None
+
+
+def discard_version(actor: User | None, version: QuestionnaireVersion) -> Questionnaire | None:
+    """Delete a draft version (and its questionnaire when no version is left, returning None);
+    a published version stays, since cycles and responses rest on it."""
+    if version.status != VersionStatus.DRAFT:
+        raise QuestionnaireError("not_a_draft")
+    questionnaire = version.questionnaire
+    audit.record(actor, "questionnaire.version_discard", version, "number", version.number, None)
+    db.session.delete(version)
+    db.session.flush()
+    left = db.session.scalar(select(func.count(QuestionnaireVersion.id))
+                             .where(QuestionnaireVersion.questionnaire_id == questionnaire.id))
+    if left:
+        return questionnaire
+    audit.record(actor, "questionnaire.delete", questionnaire, "form_id", questionnaire.form_id, None)
+    db.session.delete(questionnaire)
+    db.session.flush()
+    return None
 
 
 def _stored_issue(issue: Issue) -> dict:

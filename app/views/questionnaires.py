@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 
-from flask import Blueprint, abort, flash, redirect, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -42,6 +42,10 @@ def index():
             db.session.rollback()
             return render("questionnaires/index.html", form=form, questionnaires=_listing(),
                           rejected=upload.filename, issues=exc.issues, describe=describe, status=400)
+        except questionnaires.IdenticalUpload as exc:
+            db.session.rollback()
+            return render("questionnaires/index.html", form=form, questionnaires=_listing(), issues=None,
+                          describe=describe, identical=exc.version, status=409)
         db.session.commit()
         flash(_("Version %(number)d of “%(title)s” is uploaded as a draft. Check the preview, then publish it.",
                 number=version.number, title=version.questionnaire.title), "success")
@@ -86,20 +90,53 @@ def version(version_id: int):
                   describe=describe, button=EmptyForm())
 
 
-@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+def _confirmed() -> bool:
+    """A POST from the confirmation page (its CSRF token checked); 400 for a forged one."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return request.form.get("confirm") == "yes"
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["GET", "POST"])
 @admin_required
 def publish(version_id: int):
     item = db.get_or_404(QuestionnaireVersion, version_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     if item.status == VersionStatus.PUBLISHED:
         flash(_("This version is already published."), "info")
-    else:
-        questionnaires.publish_version(signed_in(), item)
-        db.session.commit()
-        flash(_("Version %(number)d is published. It can no longer change; cycles can now pin it.",
-                number=item.number), "success")
+        return redirect(url_for("questionnaires.version", version_id=item.id))
+    if request.method == "GET" or not _confirmed():
+        return render("questionnaires/confirm.html", version=item, action=url_for("questionnaires.publish",
+                                                                                   version_id=item.id),
+                      heading=_("Publish version %(number)d?", number=item.number),
+                      explanation=_("A published version can never change again, and cycles can pin it at once. "
+                                    "Corrections then need a new upload, which becomes the next version."),
+                      button=_("Publish this version"), danger=False)
+    questionnaires.publish_version(signed_in(), item)
+    db.session.commit()
+    flash(_("Version %(number)d is published. It can no longer change; cycles can now pin it.",
+            number=item.number), "success")
     return redirect(url_for("questionnaires.version", version_id=item.id))
+
+
+@bp.route("/versions/<int:version_id>/discard", methods=["GET", "POST"])
+@admin_required
+def discard(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    if item.status != VersionStatus.DRAFT:
+        flash(_("Only a draft can be discarded: a published version stays, since cycles may rest on it."), "error")
+        return redirect(url_for("questionnaires.version", version_id=item.id))
+    if request.method == "GET" or not _confirmed():
+        return render("questionnaires/confirm.html", version=item, action=url_for("questionnaires.discard",
+                                                                                   version_id=item.id),
+                      heading=_("Discard draft version %(number)d?", number=item.number),
+                      explanation=_("The draft and its uploaded file are deleted. Published versions are not "
+                                    "touched."),
+                      button=_("Discard this draft"), danger=True)
+    number, title = item.number, item.questionnaire.title
+    questionnaires.discard_version(signed_in(), item)
+    db.session.commit()
+    flash(_("Draft version %(number)d of “%(title)s” is discarded.", number=number, title=title), "success")
+    return redirect(url_for("questionnaires.index"))
 
 
 @bp.route("/versions/<int:version_id>/upload.xlsx")

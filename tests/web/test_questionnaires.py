@@ -35,8 +35,14 @@ def test_upload_preview_publish_download(app, client, demo, auth):
         version = db.session.scalars(select(QuestionnaireVersion).join(Questionnaire)
                                      .where(Questionnaire.form_id == "sample_monitoring")).one()
         version_id = version.id
-    published = client.post(f"/questionnaires/versions/{version_id}/publish", data={"csrf_token": token},
-                            follow_redirects=True)
+    asked = client.get(f"/questionnaires/versions/{version_id}/publish")
+    assert asked.status_code == 200 and "can never change again" in asked.get_data(as_text=True)
+    unconfirmed = client.post(f"/questionnaires/versions/{version_id}/publish", data={"csrf_token": token})
+    assert unconfirmed.status_code == 200 and "can never change again" in unconfirmed.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(QuestionnaireVersion, version_id).status == VersionStatus.DRAFT
+    published = client.post(f"/questionnaires/versions/{version_id}/publish",
+                            data={"csrf_token": token, "confirm": "yes"}, follow_redirects=True)
     assert "is published" in published.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(QuestionnaireVersion, version_id).status == VersionStatus.PUBLISHED
@@ -46,8 +52,11 @@ def test_upload_preview_publish_download(app, client, demo, auth):
     book = load_workbook(io.BytesIO(exported.data), read_only=True)
     assert {"survey", "choices", "settings", "indicators", "areas"} <= set(book.sheetnames)
     book.close()
-    # The same form_id again is the next version.
-    again = _upload(client, token, sample_xlsx(), "sample-2.xlsx")
+    # The same file again is recognised; a changed one with the same form_id is the next version.
+    same = _upload(client, token, sample_xlsx(), "sample-again.xlsx")
+    text = same.get_data(as_text=True)
+    assert same.status_code == 409 and "nothing was stored" in text and f"/questionnaires/versions/{version_id}" in text
+    again = _upload(client, token, _changed_sample(), "sample-2.xlsx")
     assert again.status_code == 302
     with app.app_context():
         numbers = sorted(db.session.scalars(select(QuestionnaireVersion.number).join(Questionnaire)
@@ -143,3 +152,52 @@ def test_a_form_without_form_id_is_named_after_its_file_and_the_version_page_say
     assert "У подешавањима нема form_id: користи се „Checklist_2026”, из имена датотеке." in body
     with app.app_context():
         assert db.session.scalars(select(Questionnaire.form_id).where(Questionnaire.form_id == "Checklist_2026")).one()
+
+
+def _changed_sample() -> bytes:
+    from app.xlsform.definition import build, to_sheets
+    from app.xlsform.workbook import read_workbook, write_workbook
+    sheets, _warnings = read_workbook(sample_xlsx())
+    definition, _issues = build(sheets)
+    definition["title"] = definition["title"] + " (revised)"
+    definition["settings"]["form_title"] = definition["title"]
+    return write_workbook(to_sheets(definition))
+
+
+def test_a_draft_can_be_discarded_after_a_confirmation_and_a_published_version_cannot(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    first = _upload(client, token, sample_xlsx(), "sample.xlsx")
+    first_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/questionnaires/versions/{first_id}/publish", data={"csrf_token": token, "confirm": "yes"})
+    draft = _upload(client, token, _changed_sample(), "sample-2.xlsx")
+    draft_id = int(draft.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/questionnaires/versions/{draft_id}").get_data(as_text=True)
+    assert f"/questionnaires/versions/{draft_id}/discard" in page
+    asked = client.get(f"/questionnaires/versions/{draft_id}/discard")
+    assert asked.status_code == 200 and "Discard draft version 2?" in asked.get_data(as_text=True)
+    assert client.post(f"/questionnaires/versions/{draft_id}/discard", data={"confirm": "yes"}).status_code == 400
+    done = client.post(f"/questionnaires/versions/{draft_id}/discard", data={"csrf_token": token, "confirm": "yes"},
+                       follow_redirects=True)
+    assert "is discarded" in done.get_data(as_text=True)
+    refused = client.post(f"/questionnaires/versions/{first_id}/discard", data={"csrf_token": token, "confirm": "yes"},
+                          follow_redirects=True)
+    assert "Only a draft can be discarded" in refused.get_data(as_text=True)
+    assert f"/questionnaires/versions/{first_id}/discard" not in client.get(
+        f"/questionnaires/versions/{first_id}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(QuestionnaireVersion, draft_id) is None
+        assert db.session.get(QuestionnaireVersion, first_id).status == VersionStatus.PUBLISHED
+        actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("questionnaire.%"))))
+        assert actions.count("questionnaire.version_discard") == 1
+
+
+def test_discarding_the_only_version_removes_the_questionnaire(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    draft = _upload(client, token, sample_xlsx(), "sample.xlsx")
+    draft_id = int(draft.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/questionnaires/versions/{draft_id}/discard", data={"csrf_token": token, "confirm": "yes"})
+    with app.app_context():
+        assert not db.session.scalars(select(Questionnaire).where(Questionnaire.form_id == "sample_monitoring")).all()
+        assert "questionnaire.delete" in list(db.session.scalars(select(AuditEvent.action)))
