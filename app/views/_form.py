@@ -109,6 +109,8 @@ class QuestionContext:
     built once per page rather than once per question, and only if a widget needs them (an
     autosave reply often renders none)."""
 
+    preview = False
+
     def __init__(self, response_id: int, number: int):
         self.response_id, self.number = response_id, number
 
@@ -119,6 +121,17 @@ class QuestionContext:
     @cached_property
     def history_url(self) -> str:
         return url_for("responses.history", response_id=self.response_id)
+
+
+class PreviewContext:
+    """The ``ctx`` of a questionnaire's preview: no response, so nothing to save or look back on;
+    the widgets are shown, disabled."""
+
+    preview = True
+
+    def __init__(self, number: int):
+        self.response_id, self.number = 0, number
+        self.autosave_url = self.history_url = ""
 
 
 def problem_message(loaded: Loaded, node: Node, code: str, language: str, params: tuple = ()) -> str:

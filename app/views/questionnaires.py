@@ -12,8 +12,10 @@ from app.extensions import db
 from app.forms.admin import EmptyForm
 from app.forms.questionnaires import UploadForm
 from app.i18n import current_language
-from app.models import Questionnaire, QuestionnaireVersion, VersionStatus
+from app.models import CycleStatus, Questionnaire, QuestionnaireVersion, ResponseStatus, VersionStatus
 from app.services import questionnaires
+from app.services.responses import Loaded
+from app.views import _form
 from app.views._render import render
 from app.views.admin import admin_required
 from app.views.auth import signed_in
@@ -137,6 +139,30 @@ def discard(version_id: int):
     db.session.commit()
     flash(_("Draft version %(number)d of “%(title)s” is discarded.", number=number, title=title), "success")
     return redirect(url_for("questionnaires.index"))
+
+
+@bp.route("/versions/<int:version_id>/preview/<int:number>")
+@admin_required
+def preview(version_id: int, number: int):
+    """A page of the questionnaire as a respondent first sees it (no answer yet), read-only, in
+    any of its languages."""
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    try:
+        form = questionnaires.compiled(item)
+    except UnusableDefinition:
+        abort(409)
+    if not 1 <= number <= len(form.pages):
+        abort(404)
+    languages = [(language["code"], language["name"]) for language in item.definition["languages"]]
+    language = request.args.get("lang", "")
+    if language not in {code for code, _name in languages}:
+        language = current_language()
+    loaded = Loaded(id=0, status=ResponseStatus.DRAFT, cycle_status=CycleStatus.OPEN, form=form, answers={},
+                    writable=False, whole=True)
+    pages = [form.text(page.label, language)[0] if page.label else _("Questions") for page in form.pages]
+    return render("questionnaires/preview.html", version=item, number=number, pages=pages, languages=languages,
+                  language=language, nodes=_form.tree(loaded, form.pages[number - 1], language),
+                  ctx=_form.PreviewContext(number))
 
 
 @bp.route("/versions/<int:version_id>/upload.xlsx")

@@ -1,6 +1,6 @@
 """Versions an admin can trust, in a real Chromium: Publish goes through a confirmation page,
 a draft can be discarded after one, and these pages have no serious accessibility finding at
-1280 and 360 pixels wide."""
+1280 and 360 pixels wide; the preview shows each page's widgets, disabled."""
 import pytest
 
 from app.extensions import db
@@ -37,7 +37,8 @@ def test_version_and_confirmation_pages_have_no_serious_accessibility_violations
     version_id = _draft(app)
     _sign_in(axe_page, live_server, "admin@example.org")
     paths = ["/questionnaires/", f"/questionnaires/versions/{version_id}",
-             f"/questionnaires/versions/{version_id}/publish", f"/questionnaires/versions/{version_id}/discard"]
+             f"/questionnaires/versions/{version_id}/publish", f"/questionnaires/versions/{version_id}/discard",
+             f"/questionnaires/versions/{version_id}/preview/1", f"/questionnaires/versions/{version_id}/preview/2?lang=sq"]
     assert serious_violations(axe_page, live_server, paths) == []
     axe_page.set_viewport_size({"width": 360, "height": 800})
     assert serious_violations(axe_page, live_server, paths) == []

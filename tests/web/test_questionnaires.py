@@ -201,3 +201,32 @@ def test_discarding_the_only_version_removes_the_questionnaire(app, client, demo
     with app.app_context():
         assert not db.session.scalars(select(Questionnaire).where(Questionnaire.form_id == "sample_monitoring")).all()
         assert "questionnaire.delete" in list(db.session.scalars(select(AuditEvent.action)))
+
+
+def test_the_preview_shows_each_page_as_a_respondent_sees_it_in_any_of_its_languages(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    version_id = int(_upload(client, token, sample_xlsx(), "sample.xlsx").headers["Location"].rsplit("/", 1)[1])
+    assert f"/questionnaires/versions/{version_id}/preview/1" in client.get(
+        f"/questionnaires/versions/{version_id}").get_data(as_text=True)
+    english = client.get(f"/questionnaires/versions/{version_id}/preview/1")
+    text = english.get_data(as_text=True)
+    assert english.status_code == 200 and "Are standard operating procedures for identification in force?" in text
+    assert 'id="q-presumed' in text and " disabled" in text and "hx-post" not in text and "History of this answer" not in text
+    albanian = client.get(f"/questionnaires/versions/{version_id}/preview/1?lang=sq").get_data(as_text=True)
+    assert "A janë në fuqi procedurat standarde të identifikimit?" in albanian
+    assert "Identification" in client.get(f"/questionnaires/versions/{version_id}/preview/1?lang=xx").get_data(
+        as_text=True)   # an unknown language: the interface's
+    last = len(questionnaires_pages(app, version_id))
+    assert client.get(f"/questionnaires/versions/{version_id}/preview/{last}").status_code == 200
+    assert client.get(f"/questionnaires/versions/{version_id}/preview/{last + 1}").status_code == 404
+    assert client.get(f"/questionnaires/versions/{version_id}/preview/0").status_code == 404
+    auth.logout()
+    auth.login("auditor@example.org")
+    assert client.get(f"/questionnaires/versions/{version_id}/preview/1").status_code in (403, 404)
+
+
+def questionnaires_pages(app, version_id):
+    from app.services import questionnaires as service
+    with app.app_context():
+        return service.compiled(db.session.get(QuestionnaireVersion, version_id)).pages
