@@ -149,6 +149,13 @@ def warnings_of(version: QuestionnaireVersion) -> list[Issue]:
     return [issue for issue in issues if issue.warning]
 
 
+def previous_version(version: QuestionnaireVersion) -> QuestionnaireVersion | None:
+    """The version just before ``version`` of the same questionnaire (a draft or published)."""
+    return db.session.scalars(select(QuestionnaireVersion).where(
+        QuestionnaireVersion.questionnaire_id == version.questionnaire_id,
+        QuestionnaireVersion.number < version.number).order_by(QuestionnaireVersion.number.desc()).limit(1)).first()
+
+
 def publish_version(actor: User | None, version: QuestionnaireVersion) -> None:
     if version.status == VersionStatus.PUBLISHED:
         raise QuestionnaireError("already_published")

@@ -19,6 +19,7 @@ from app.views import _form
 from app.views._render import render
 from app.views.admin import admin_required
 from app.views.auth import signed_in
+from app.xlsform import diff
 from app.xlsform.compiled import UnusableDefinition
 from app.xlsform.definition import translation_completeness
 from app.views._definition_messages import describe
@@ -88,8 +89,10 @@ def _preview(version: QuestionnaireVersion) -> dict | None:
 def version(version_id: int):
     item = db.get_or_404(QuestionnaireVersion, version_id)
     warnings = questionnaires.warnings_of(item)
+    previous = questionnaires.previous_version(item)
+    changed = diff.changes(previous.definition, item.definition) if previous is not None else []
     return render("questionnaires/version.html", version=item, preview=_preview(item), warnings=warnings,
-                  describe=describe, button=EmptyForm())
+                  describe=describe, button=EmptyForm(), previous=previous, changes=changed)
 
 
 def _confirmed() -> bool:

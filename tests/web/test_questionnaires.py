@@ -154,13 +154,16 @@ def test_a_form_without_form_id_is_named_after_its_file_and_the_version_page_say
         assert db.session.scalars(select(Questionnaire.form_id).where(Questionnaire.form_id == "Checklist_2026")).one()
 
 
-def _changed_sample() -> bytes:
+def _changed_sample(rescored: bool = False) -> bytes:
     from app.xlsform.definition import build, to_sheets
     from app.xlsform.workbook import read_workbook, write_workbook
     sheets, _warnings = read_workbook(sample_xlsx())
     definition, _issues = build(sheets)
     definition["title"] = definition["title"] + " (revised)"
     definition["settings"]["form_title"] = definition["title"]
+    if rescored:
+        scored = next(choice for choice in definition["choices"] if choice.get("score"))
+        scored["score"] = str(float(scored["score"]) + 1)
     return write_workbook(to_sheets(definition))
 
 
@@ -230,3 +233,19 @@ def questionnaires_pages(app, version_id):
     from app.services import questionnaires as service
     with app.app_context():
         return service.compiled(db.session.get(QuestionnaireVersion, version_id)).pages
+
+
+def test_a_new_version_shows_what_changed_since_the_one_before(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    first = int(_upload(client, token, sample_xlsx(), "sample.xlsx").headers["Location"].rsplit("/", 1)[1])
+    assert "Changes since version" not in client.get(f"/questionnaires/versions/{first}").get_data(as_text=True)
+    second = int(_upload(client, token, _changed_sample(), "sample-2.xlsx").headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/questionnaires/versions/{second}").get_data(as_text=True)
+    assert "Changes since version 1" in page and "Changed: title" in page
+    assert "alter how responses are scored" not in page   # a new title scores nothing differently
+    third = int(_upload(client, token, _changed_sample(rescored=True), "sample-3.xlsx").headers["Location"]
+                .rsplit("/", 1)[1])
+    page = client.get(f"/questionnaires/versions/{third}").get_data(as_text=True)
+    assert "Changes since version 2" in page and "Changed: score" in page and "changes scores" in page
+    assert "alter how responses are scored" in page
