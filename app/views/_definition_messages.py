@@ -34,6 +34,8 @@ def describe(issue: Issue) -> str:
         "type_spelling": lambda: _("“%(type)s” is an old spelling; it was read as “%(canonical)s”.", type=p["type"], canonical=p["canonical"]),
         "language_by_name": lambda: _("The language “%(name)s” is read as the language with the code “%(code)s”.", name=p["name"], code=p["code"]),
         "label_from_name": lambda: _("No label: the name “%(name)s” is shown instead.", name=p["name"]),
+        "barcode_as_text": lambda: _("A barcode is typed in as text: a desk survey has no scanner."),
+        "metadata_left_empty": lambda: _("“%(type)s” is filled in by a phone; it is kept in the questionnaire and left empty here.", type=p["type"]),
         "quotes_straightened": lambda: _("Typographic quotes in this expression were read as straight quotes."),
         "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
         "missing_list_name": lambda: _("The choice has no list_name."),

@@ -64,17 +64,22 @@ QUESTION_TYPES = {"integer", "decimal", "range", "text", "note", "date", "time",
                   "acknowledge", "hidden"}
 SELECT_TYPES = {"select_one", "select_multiple", "rank"}
 STRUCTURE_TYPES = {"begin_group", "end_group", "begin_repeat", "end_repeat"}
-METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"}
-UNSUPPORTED_TYPES = {"geopoint", "geotrace", "geoshape", "image", "audio", "video", "file", "barcode",
-                     "background-audio", "background-geopoint", "start-geopoint", "audit", "xml-external",
-                     "csv-external", "select_one_from_file", "select_multiple_from_file", "phonenumber",
-                     "simserial", "subscriberid", "osm", "signature", "annotate", "draw"}
+# What a device fills in: a desk survey keeps the row (so the form goes back as it came) and
+# leaves the value empty; those with no meaning at a desk say so with a warning.
+DEVICE_METADATA = {"simserial", "subscriberid", "phonenumber", "audit"}
+METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"} | DEVICE_METADATA
+UNSUPPORTED_TYPES = {"geopoint", "geotrace", "geoshape", "image", "audio", "video", "file",
+                     "background-audio", "background-geopoint", "start-geopoint", "xml-external",
+                     "csv-external", "select_one_from_file", "select_multiple_from_file", "osm", "signature",
+                     "annotate", "draw"}
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
                 "end repeat": "end_repeat", "int": "integer", "string": "text", "select_one_external": None,
                 "datetime": "datetime", "begin_group": "begin_group", "q integer": "integer", "q decimal": "decimal",
                 "imei": "deviceid", "photo": "image", "add image prompt": "image", "add photo prompt": "image",
                 "add audio prompt": "audio", "add video prompt": "video", "add file prompt": "file", "gps": "geopoint",
-                "phone number": "phonenumber", "get phone number": "phonenumber", "select one from file": None,
+                "phone number": "text", "get phone number": "phonenumber", "get device id": "deviceid",
+                "get sim id": "simserial", "get subscriber id": "subscriberid", "barcode": "text",
+                "select one from file": None,
                 "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
                 "add text prompt": "text", "add note prompt": "note"}
 EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
@@ -407,9 +412,13 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             continue
         base, list_name, flag = normalise_type(raw_type)
         record["_type"] = base
-        if base in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES and _old_spelling(raw_type):
+        if raw_type.strip().lower() == "barcode":   # no scanner at a desk: typed in
+            b.warn(survey_name, row, col("survey", "type"), "barcode_as_text")
+        elif base in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES and _old_spelling(raw_type):
             b.warn(survey_name, row, col("survey", "type"), "type_spelling", type=raw_type,
                    canonical=canonical_type(raw_type))
+        if base in DEVICE_METADATA:
+            b.warn(survey_name, row, col("survey", "type"), "metadata_left_empty", type=base)
         if base in UNSUPPORTED_TYPES:
             b.error(survey_name, row, col("survey", "type"), "type_not_supported", type=raw_type)
             continue

@@ -125,7 +125,7 @@ def test_old_and_alias_type_spellings_are_read_with_a_warning():
     assert questions["q2"].or_other and questions["device"].type == "deviceid"
 
 
-@pytest.mark.parametrize("spelling,base", [("gps", "geopoint"), ("photo", "image"), ("phone number", "phonenumber"),
+@pytest.mark.parametrize("spelling,base", [("gps", "geopoint"), ("photo", "image"), ("add audio prompt", "audio"),
                                            ("select_one_from_file places.csv", "select_one_from_file")])
 def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base):
     data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
@@ -179,3 +179,19 @@ def test_excel_truth_values_mean_true_and_false_in_expressions_and_flags():
     assert form.by_name["q1"].required and not form.by_name["q2"].required
     assert form.by_name["q2"].read_only and not form.by_name["q1"].read_only
     assert n1["label"] == {"default": "TRUE"}   # a text shows what Excel shows
+
+
+def test_device_metadata_is_kept_and_left_empty_and_a_barcode_is_typed_in():
+    data = workbook([["type", "name", "label"], ["simserial", "sim", ""], ["subscriberid", "sub", ""],
+                     ["phonenumber", "phone", ""], ["audit", "audit", ""], ["get device id", "device", ""],
+                     ["barcode", "code", "Case file code"], ["phone number", "contact", "Contact number"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    empty = {(i.row, i.params["type"]) for i in issues if i.code == "metadata_left_empty"}
+    assert empty == {(2, "simserial"), (3, "subscriberid"), (4, "phonenumber"), (5, "audit")}
+    assert [i.row for i in issues if i.code == "barcode_as_text"] == [7]
+    form = CompiledForm(definition)
+    assert [node.type for node in form.nodes if node.kind == "question"] == [
+        "simserial", "subscriberid", "phonenumber", "audit", "deviceid", "text", "text"]
+    assert [node.name for node in form.nodes if node.kind == "question" and node.is_input] == ["code", "contact"]
+    assert [row["type"] for row in definition["survey"]][:4] == ["simserial", "subscriberid", "phonenumber", "audit"]
