@@ -16,6 +16,7 @@ from app.models._base import utcnow
 from app.services import audit
 from app.services.errors import ServiceError
 from app.xlsform import definition as xls_definition
+from app.xlsform import translation
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.issues import DefinitionError, Issue
 from app.xlsform.source import to_xlsx
@@ -147,6 +148,34 @@ def warnings_of(version: QuestionnaireVersion) -> list[Issue]:
         issues = [Issue(i["sheet"], i["row"], i["column"], i["code"], i["params"], i["warning"])
                   for i in version.check_issues]
     return [issue for issue in issues if issue.warning]
+
+
+def translation_xlsx(version: QuestionnaireVersion, add: list[str] = ()) -> bytes:
+    """The version's translation workbook, with a column for each language in ``add`` too."""
+    return write_workbook(translation.workbook_sheets(version.definition, version.questionnaire.form_id,
+                                                      version.number, list(add)))
+
+
+def import_translations(actor: User | None, version: QuestionnaireVersion, data: bytes
+                        ) -> tuple[QuestionnaireVersion, translation.Merged]:
+    """A new draft version: ``version`` with a filled translation workbook merged in. Raises
+    InvalidQuestionnaire (nothing stored) when the workbook cannot be used, IdenticalUpload
+    when it changes nothing."""
+    try:
+        sheets, warnings = read_workbook(data, wanted=lambda name: name.lower() in (translation.TEXTS,
+                                                                                    translation.ABOUT))
+    except DefinitionError as exc:
+        raise InvalidQuestionnaire(exc.issues) from None
+    merged = translation.merge(version.definition, version.questionnaire.form_id, version.number,
+                               {name.lower(): sheet for name, sheet in sheets.items()})
+    merged.issues = warnings + merged.issues
+    if merged.definition is None:
+        raise InvalidQuestionnaire(merged.issues)
+    form_id = version.questionnaire.form_id
+    workbook = write_workbook(xls_definition.to_sheets(merged.definition))
+    created = import_questionnaire(actor, workbook, f"{form_id}-v{version.number}-translations.xlsx")
+    audit.record(actor, "questionnaire.translations_merged", created, "from_version", None, version.number)
+    return created, merged
 
 
 def previous_version(version: QuestionnaireVersion) -> QuestionnaireVersion | None:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.forms.admin import EmptyForm
-from app.forms.questionnaires import UploadForm
+from app.forms.questionnaires import TranslationForm, UploadForm
 from app.i18n import current_language
+from app.languages import LANGUAGES
 from app.models import CycleStatus, Questionnaire, QuestionnaireVersion, ResponseStatus, VersionStatus
 from app.services import questionnaires
 from app.services.responses import Loaded
@@ -91,8 +92,11 @@ def version(version_id: int):
     warnings = questionnaires.warnings_of(item)
     previous = questionnaires.previous_version(item)
     changed = diff.changes(previous.definition, item.definition) if previous is not None else []
+    present = {language["code"] for language in item.definition["languages"]}
+    addable = [(code, name) for code, (name, _locale) in LANGUAGES.items() if code not in present]
     return render("questionnaires/version.html", version=item, preview=_preview(item), warnings=warnings,
-                  describe=describe, button=EmptyForm(), previous=previous, changes=changed)
+                  describe=describe, button=EmptyForm(), previous=previous, changes=changed,
+                  translation_form=TranslationForm(), addable=addable)
 
 
 def _confirmed() -> bool:
@@ -166,6 +170,40 @@ def preview(version_id: int, number: int):
     return render("questionnaires/preview.html", version=item, number=number, pages=pages, languages=languages,
                   language=language, nodes=_form.tree(loaded, form.pages[number - 1], language),
                   ctx=_form.PreviewContext(number))
+
+
+@bp.route("/versions/<int:version_id>/translations.xlsx")
+@admin_required
+def translations_xlsx(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    add = [code for code in request.args.getlist("add") if code in LANGUAGES]
+    return send_file(io.BytesIO(questionnaires.translation_xlsx(item, add)), mimetype=XLSX, as_attachment=True,
+                     download_name=f"{item.questionnaire.form_id}-v{item.number}-translations.xlsx")
+
+
+@bp.route("/versions/<int:version_id>/translations", methods=["POST"])
+@admin_required
+def translations(version_id: int):
+    item = db.get_or_404(QuestionnaireVersion, version_id)
+    form = TranslationForm()
+    if not form.validate_on_submit():
+        return render("questionnaires/translations.html", version=item, form=form, issues=[],
+                      describe=describe, created=None, merged=None, status=400)
+    try:
+        created, merged = questionnaires.import_translations(signed_in(), item, form.file.data.read())
+    except questionnaires.InvalidQuestionnaire as exc:
+        db.session.rollback()
+        return render("questionnaires/translations.html", version=item, form=form, issues=exc.issues,
+                      describe=describe, created=None, merged=None, status=400)
+    except questionnaires.IdenticalUpload as exc:
+        db.session.rollback()
+        flash(_("The workbook adds no translation: version %(number)d already holds all of it.",
+                number=exc.version.number), "info")
+        return redirect(url_for("questionnaires.version", version_id=exc.version.id))
+    db.session.commit()
+    names = {language["code"]: language["name"] for language in created.definition["languages"]}
+    return render("questionnaires/translations.html", version=item, form=form, issues=merged.issues,
+                  describe=describe, created=created, merged=merged, names=names)
 
 
 @bp.route("/versions/<int:version_id>/upload.xlsx")

@@ -1,0 +1,170 @@
+"""The translation workbook: every translatable text of a questionnaire version on one sheet —
+where it is, the text in the form's default language, and one column per language — for
+translators to fill in Excel, and the merge of a filled one into a new definition.
+
+A merge never drops a translation: an empty cell keeps what is there. A row whose default
+text changed since the workbook was made is flagged and left as it is (its translation may
+no longer fit). The workbook names its questionnaire and version on an ``about`` sheet, so one
+made for another questionnaire or version is refused before anything is read.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+
+from app.languages import LANGUAGES
+from app.xlsform.definition import TRANSLATABLE, _split_header, language_code
+from app.xlsform.issues import Issue
+from app.xlsform.workbook import Sheet
+
+TEXTS = "translations"
+ABOUT = "about"
+FIXED = ["sheet", "name", "column"]
+COLUMN_ORDER = ["label", "hint", "guidance_hint", "constraint_message", "required_message"]
+
+
+def _key(sheet: str, record: dict) -> str:
+    if sheet == "survey":
+        return record.get("name", "")
+    if sheet == "choices":
+        return f"{record.get('list_name', '')}/{record.get('name', '')}"
+    return record.get("code", "")
+
+
+def _texts(definition: dict[str, Any]):
+    """(sheet, key, column, record) of every text the form has in some language, in form order."""
+    for sheet in ("survey", "choices", "indicators", "areas"):
+        for record in definition[sheet]:
+            for column in COLUMN_ORDER:
+                if column in TRANSLATABLE[sheet] and record.get(column) and _key(sheet, record):
+                    yield sheet, _key(sheet, record), column, record
+
+
+def _spec(definition: dict[str, Any], code: str) -> str:
+    """A language as a header names it: ``Shqip (sq)``."""
+    name = next((language["name"] for language in definition["languages"] if language["code"] == code),
+                LANGUAGES[code][0] if code in LANGUAGES else code)
+    return name if language_code(name) == code and "(" in name else f"{name} ({code})" if name != code else code
+
+
+def workbook_sheets(definition: dict[str, Any], form_id: str, number: int, add: list[str] = ()) -> list[Sheet]:
+    """The translation workbook of a version: ``about`` (what it belongs to) and the texts, with
+    a column per language of the form and per language in ``add``."""
+    source = definition["default_language"]
+    languages = [language["code"] for language in definition["languages"] if language["code"] != source]
+    languages += [code for code in add if code not in languages and code != source]
+    headers = FIXED + [_spec(definition, source)] + [_spec(definition, code) for code in languages]
+    rows = []
+    for number_in_sheet, (sheet, key, column, record) in enumerate(_texts(definition), start=2):
+        texts = record[column]
+        rows.append((number_in_sheet, [sheet, key, column, texts.get(source, "")]
+                     + [texts.get(code, "") for code in languages]))
+    about = Sheet(ABOUT, ["what", "value"], [(2, ["form_id", form_id]), (3, ["version", str(number)]),
+                                             (4, ["source_language", source])])
+    return [about, Sheet(TEXTS, headers, rows)]
+
+
+@dataclass
+class Merged:
+    definition: dict[str, Any] | None
+    issues: list[Issue] = field(default_factory=list)
+    applied: int = 0                  # texts written (new or changed)
+    untranslated: dict[str, int] = field(default_factory=dict)   # per language, after the merge
+
+
+def _known(code: str) -> bool:
+    if code in LANGUAGES:
+        return True
+    try:
+        Locale.parse(code)
+        return True
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[str, Sheet]) -> Merged:
+    """The definition with the workbook's translations merged in; errors leave it None."""
+    issues: list[Issue] = []
+    about = {cells[0].strip(): cells[1].strip() if len(cells) > 1 else ""
+             for _row, cells in sheets.get(ABOUT, Sheet(ABOUT, [])).rows if cells}
+    texts_sheet = sheets.get(TEXTS)
+    if texts_sheet is None or ABOUT not in sheets:
+        return Merged(None, [Issue(TEXTS if texts_sheet is None else ABOUT, None, None, "missing_sheet",
+                                   {"sheet": TEXTS if texts_sheet is None else ABOUT})])
+    if about.get("form_id") != form_id or about.get("version") != str(number):
+        return Merged(None, [Issue(ABOUT, 2, "B", "translation_other_version",
+                                   {"form_id": about.get("form_id", ""), "version": about.get("version", ""),
+                                    "expected_form_id": form_id, "expected_version": number})])
+    headers = [h.strip() for h in texts_sheet.headers]
+    if [h.lower() for h in headers[:3]] != FIXED or len(headers) < 4:
+        return Merged(None, [Issue(TEXTS, texts_sheet.header_row, None, "translation_columns",
+                                   {"columns": ", ".join(FIXED + ["…"])})])
+    source = definition["default_language"]
+    languages: list[tuple[int, str, str]] = []   # (index, code, spec)
+    for index, spec in enumerate(headers[4:], start=4):
+        if not spec:
+            continue
+        code = language_code(spec)
+        if not _known(code):
+            issues.append(Issue(TEXTS, texts_sheet.header_row, _letter(index), "unknown_language", {"language": spec}))
+        elif code == source or code in {c for _i, c, _s in languages}:
+            issues.append(Issue(TEXTS, texts_sheet.header_row, _letter(index), "duplicate_column",
+                                {"column": spec, "first": spec}))
+        else:
+            languages.append((index, code, spec))
+    if issues:
+        return Merged(None, issues)
+    merged = copy.deepcopy(definition)
+    found = {(sheet, key, column): record for sheet, key, column, record in _texts(merged)}
+    applied = 0
+    for row, cells in texts_sheet.rows:
+        cells = cells + [""] * (len(headers) - len(cells))
+        where = (cells[0].strip(), cells[1].strip(), cells[2].strip())
+        record = found.get(where)
+        if record is None:
+            issues.append(Issue(TEXTS, row, "B", "translation_row_unknown", {"name": where[1]}, warning=True))
+            continue
+        if cells[3].strip() != record[where[2]].get(source, "").strip():
+            issues.append(Issue(TEXTS, row, "D", "source_changed", {"name": where[1]}, warning=True))
+            continue
+        for index, code, _spec_text in languages:
+            value = cells[index].strip()
+            if value and record[where[2]].get(code) != value:
+                record[where[2]][code] = value
+                applied += 1
+    known = {language["code"] for language in merged["languages"]}
+    for _index, code, spec in languages:
+        if code not in known:
+            merged["languages"].append({"code": code, "name": spec})
+    _add_columns(merged)
+    untranslated = {}
+    for language in merged["languages"]:
+        missing = sum(1 for _s, _k, column, record in _texts(merged) if not record[column].get(language["code"]))
+        untranslated[language["code"]] = missing
+    return Merged(merged, issues, applied, untranslated)
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(index + 1)
+
+
+def _add_columns(definition: dict[str, Any]) -> None:
+    """A header for every (column, language) that now has a text but no column to be written in."""
+    for sheet in ("survey", "choices", "indicators", "areas"):
+        headers = definition["columns"].setdefault(sheet, [])
+        present = set()
+        for header in headers:
+            column, language = _split_header(header, sheet)
+            if column in TRANSLATABLE[sheet]:
+                present.add((column, language_code(language) if language is not None else definition["plain_language"]))
+        needed = []
+        for record in definition[sheet]:
+            for column in COLUMN_ORDER:
+                for code in (record.get(column) or {}) if column in TRANSLATABLE[sheet] else ():
+                    if (column, code) not in present and (column, code) not in needed:
+                        needed.append((column, code))
+        headers.extend(f"{column}::{_spec(definition, code)}" for column, code in needed)
