@@ -41,6 +41,7 @@ def describe(issue: Issue) -> str:
         "unknown_language": lambda: _("“%(language)s” is not a language code Matrica knows; write it as “Name (code)”, for example “Français (fr)”.", language=p["language"]),
         "translation_row_unknown": lambda: _("“%(name)s” is not in this version; the row was left out.", name=p["name"]),
         "source_changed": lambda: _("The text of “%(name)s” in the default language differs from this version's; its translations were not used. Translate the current text.", name=p["name"]),
+        "geo_as_text": lambda: _("“%(type)s” is written out as text: a desk survey has no map to draw on.", type=p["type"]),
         "quotes_straightened": lambda: _("Typographic quotes in this expression were read as straight quotes."),
         "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
         "missing_list_name": lambda: _("The choice has no list_name."),

@@ -98,6 +98,9 @@ def input_error(code: str, params: tuple = ()) -> str:
         "duplicate_choice": lambda: _("Each answer can be chosen only once."),
         "rank_all": lambda: _("Put every option in order."),
         "not_acknowledged": lambda: _("Confirm by ticking the box."),
+        "not_geopoint": lambda: _("Enter a latitude and a longitude in decimal degrees, such as 42.4411 and 19.2636."),
+        "latitude_range": lambda: _("A latitude is from -90 to 90."),
+        "longitude_range": lambda: _("A longitude is from -180 to 180."),
         "evidence_required": lambda: _("Name the evidence (means of verification) for this answer."),
     }
     make = messages.get(code)

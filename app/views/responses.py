@@ -152,7 +152,8 @@ def _submitted_for(loaded: service.Loaded, paths) -> dict[str, service.Submitted
     for node, _index, path in paths:
         if f"p:{path}" not in request.form or node.read_only is True:
             continue
-        raw = request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank") else request.form.get(f"a:{path}", "")
+        raw = (request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank", "geopoint")
+               else request.form.get(f"a:{path}", ""))
         evidence = request.form.get(f"e:{path}") if node.evidence in ("optional", "required-when-positive") else None
         try:
             version = int(request.form.get(f"v:{path}", "0") or 0)

@@ -61,14 +61,14 @@ REJECTED_COLUMNS = {"image", "audio", "video", "big-image", "trigger"}
 SHEET_NAMES = {"survey", "choices", "settings", "indicators", "areas"}
 
 QUESTION_TYPES = {"integer", "decimal", "range", "text", "note", "date", "time", "datetime", "calculate",
-                  "acknowledge", "hidden"}
+                  "acknowledge", "hidden", "geopoint"}
 SELECT_TYPES = {"select_one", "select_multiple", "rank"}
 STRUCTURE_TYPES = {"begin_group", "end_group", "begin_repeat", "end_repeat"}
 # What a device fills in: a desk survey keeps the row (so the form goes back as it came) and
 # leaves the value empty; those with no meaning at a desk say so with a warning.
 DEVICE_METADATA = {"simserial", "subscriberid", "phonenumber", "audit"}
 METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"} | DEVICE_METADATA
-UNSUPPORTED_TYPES = {"geopoint", "geotrace", "geoshape", "image", "audio", "video", "file",
+UNSUPPORTED_TYPES = {"image", "audio", "video", "file",
                      "background-audio", "background-geopoint", "start-geopoint", "xml-external",
                      "csv-external", "select_one_from_file", "select_multiple_from_file", "osm", "signature",
                      "annotate", "draw"}
@@ -79,6 +79,7 @@ TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin r
                 "add audio prompt": "audio", "add video prompt": "video", "add file prompt": "file", "gps": "geopoint",
                 "phone number": "text", "get phone number": "phonenumber", "get device id": "deviceid",
                 "get sim id": "simserial", "get subscriber id": "subscriberid", "barcode": "text",
+                "geotrace": "text", "geoshape": "text", "location": "geopoint", "q location": "geopoint",
                 "select one from file": None,
                 "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
                 "add text prompt": "text", "add note prompt": "note"}
@@ -414,6 +415,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         record["_type"] = base
         if raw_type.strip().lower() == "barcode":   # no scanner at a desk: typed in
             b.warn(survey_name, row, col("survey", "type"), "barcode_as_text")
+        elif raw_type.strip().lower() in ("geotrace", "geoshape"):   # no map to draw on: written out
+            b.warn(survey_name, row, col("survey", "type"), "geo_as_text", type=raw_type.strip().lower())
         elif base in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES and _old_spelling(raw_type):
             b.warn(survey_name, row, col("survey", "type"), "type_spelling", type=raw_type,
                    canonical=canonical_type(raw_type))

@@ -144,6 +144,8 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
         if kind == "rank" and len(items) != len(names):
             raise InputError("rank_all")
         return " ".join(items)
+    if kind == "geopoint":
+        return _geopoint(text)
     if kind == "acknowledge":
         if text not in ("OK", "ok", "1", "true", "yes"):
             raise InputError("not_acknowledged")
@@ -179,3 +181,17 @@ def typed(node: Node, stored: str | None) -> Any:
         except ValueError:
             return ""
     return stored
+
+
+def _geopoint(text: str) -> str:
+    """``latitude longitude`` in decimal degrees (an altitude and an accuracy may follow, as ODK
+    writes them; they are kept)."""
+    parts = [part.replace(",", ".") for part in re.split(r"[\s;]+|,\s+", text) if part]
+    if len(parts) < 2 or len(parts) > 4 or not all(_DECIMAL.match(part) for part in parts):
+        raise InputError("not_geopoint")
+    latitude, longitude = float(parts[0]), float(parts[1])
+    if not -90 <= latitude <= 90:
+        raise InputError("latitude_range")
+    if not -180 <= longitude <= 180:
+        raise InputError("longitude_range")
+    return " ".join(parts)

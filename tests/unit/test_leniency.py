@@ -125,7 +125,7 @@ def test_old_and_alias_type_spellings_are_read_with_a_warning():
     assert questions["q2"].or_other and questions["device"].type == "deviceid"
 
 
-@pytest.mark.parametrize("spelling,base", [("gps", "geopoint"), ("photo", "image"), ("add audio prompt", "audio"),
+@pytest.mark.parametrize("spelling,base", [("add video prompt", "video"), ("photo", "image"), ("add audio prompt", "audio"),
                                            ("select_one_from_file places.csv", "select_one_from_file")])
 def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base):
     data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])

@@ -53,7 +53,7 @@ def test_wrong_types_are_reported_by_cell():
     ([["type", "name", "label"], ["text", "a", "A"], ["integer", "a", "B"]], None, "duplicate_name", "B"),
     ([["type", "name", "label"], ["text", "a b", "A"]], None, "bad_name", "B"),
     ([["type", "name", "label"], ["text", "a", ""]], None, "missing_label", "C"),
-    ([["type", "name", "label"], ["geopoint", "where", "Where"]], None, "type_not_supported", "A"),
+    ([["type", "name", "label"], ["image", "photo", "Photo"]], None, "type_not_supported", "A"),
     ([["type", "name", "label"], ["signature", "signed", "Sign"]], None, "type_not_supported", "A"),
     ([["type", "name", "label"], ["select_one yn", "a", "A"]], None, "unknown_list", "A"),
     ([["type", "name", "label"], ["begin_group", "g", "G"], ["text", "a", "A"]], None, "unclosed", "A"),
