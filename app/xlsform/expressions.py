@@ -739,6 +739,24 @@ def _atan2(ctx, args, position):
     return math.atan2(to_number(args[0]), to_number(args[1]))
 
 
+def _choice_name(ctx, args, position):
+    """``jr:choice-name(value, '${question}')``: the label of that choice of the question."""
+    reference = re.fullmatch(r"\s*\$\{([^}]+)\}\s*", to_string(args[1]))
+    label = getattr(ctx, "choice_label", None)
+    if reference is None or label is None:
+        return ""
+    return label(reference.group(1), to_string(args[0]).strip())
+
+
+def _indexed_repeat(ctx, args, position):
+    """``indexed-repeat(${q}, ${repeat}, n)``: ``${q}`` in the repeat's n-th entry."""
+    values, index = args[0], to_number(args[2])
+    items = list(values) if isinstance(values, NodeSet) else [values]
+    if math.isnan(index) or not 1 <= index <= len(items):
+        return ""
+    return items[int(index) - 1]
+
+
 def _position(ctx, args, position):
     return float(ctx.position())
 
@@ -801,6 +819,8 @@ FUNCTIONS: dict[str, Function] = {
     "now": Function((0, 0), lambda ctx, a, p: datetime.now(timezone.utc)),
     "date": Function((1, 1), _date),
     "format-date": Function((2, 2), _format_date),
+    "jr:choice-name": Function((2, 2), _choice_name),
+    "indexed-repeat": Function((3, 3), _indexed_repeat),
     "format-date-time": Function((2, 2), _format_date_time),
     "decimal-date-time": Function((1, 1), _decimal_date_time),
     "decimal-date": Function((1, 1), _decimal_date_time),

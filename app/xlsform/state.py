@@ -116,6 +116,14 @@ class _Context:
     def current(self) -> Any:
         return self.value
 
+    def choice_label(self, name: str, value: str) -> str:
+        """The label of choice ``value`` of question ``name``, in the form's default language."""
+        form = self.state.form
+        node = form.by_name.get(name)
+        if node is None or not node.list_name:
+            return ""
+        return form.choice_label(node.list_name, value, form.default_language) if value else ""
+
     def column(self, name: str) -> Any:
         if self.choice is None:
             return ""

@@ -195,3 +195,21 @@ def test_device_metadata_is_kept_and_left_empty_and_a_barcode_is_typed_in():
         "simserial", "subscriberid", "phonenumber", "audit", "deviceid", "text", "text"]
     assert [node.name for node in form.nodes if node.kind == "question" and node.is_input] == ["code", "contact"]
     assert [row["type"] for row in definition["survey"]][:4] == ["simserial", "subscriberid", "phonenumber", "audit"]
+
+
+def test_choice_names_and_indexed_repeats_in_calculations():
+    from app.xlsform.state import FormState
+    data = workbook([["type", "name", "label", "calculation"],
+                     ["select_one yn", "q1", "In force?", ""],
+                     ["calculate", "said", "", "jr:choice-name(${q1}, '${q1}')"],
+                     ["begin_repeat", "visits", "Visits", ""], ["integer", "beds", "Beds", ""], ["end_repeat", "", "", ""],
+                     ["calculate", "second", "", "indexed-repeat(${beds}, ${visits}, 2)"],
+                     ["calculate", "tenth", "", "indexed-repeat(${beds}, ${visits}, 10)"]],
+                    choices=[["list_name", "name", "label"], ["yn", "yes", "Yes, in force"], ["yn", "no", "No"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    form = CompiledForm(definition)
+    state = FormState(form, {"q1": "yes", "visits": "2", "visits[1]/beds": "4", "visits[2]/beds": "7"})
+    assert state.value("said") == "Yes, in force"
+    assert state.value("second") == 7.0 and state.value("tenth") == ""
+    assert FormState(form, {}).value("said") == ""
