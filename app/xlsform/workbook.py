@@ -12,6 +12,7 @@ refused, and malformed XML is a "damaged file".
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -45,12 +46,18 @@ def read_workbook(data: bytes, wanted: Callable[[str], bool] | None = None) -> t
     """Sheets by name (those starting with ``_`` skipped) and warnings; DefinitionError if
     unreadable. A sheet ``wanted`` refuses is listed without its rows, and not parsed."""
     _check_container(data)
+    with warnings.catch_warnings():   # openpyxl's notes on what it skips (data validation…) are not the user's
+        warnings.simplefilter("ignore")
+        return _read(data, wanted)
+
+
+def _read(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[str, Sheet], list[Issue]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds for broken files
         raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": type(exc).__name__})]) from None
     sheets: dict[str, Sheet] = {}
-    warnings: list[Issue] = []
+    notes: list[Issue] = []
     try:
         for worksheet in book.worksheets:
             if worksheet.title.startswith("_"):
@@ -58,14 +65,14 @@ def read_workbook(data: bytes, wanted: Callable[[str], bool] | None = None) -> t
             if wanted is not None and not wanted(worksheet.title):
                 sheets[worksheet.title] = Sheet(worksheet.title, [])
                 continue
-            sheets[worksheet.title] = _read_sheet(worksheet, warnings)
+            sheets[worksheet.title] = _read_sheet(worksheet, notes)
     except DefinitionError:
         raise
     except Exception as exc:  # a worksheet's XML is parsed as it is read: malformed, or refused by defusedxml
         raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
     finally:
         book.close()
-    return sheets, warnings
+    return sheets, notes
 
 
 def _check_container(data: bytes) -> None:
@@ -81,8 +88,8 @@ def _check_container(data: bytes) -> None:
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
         raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "no worksheets"})])
-    if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in archive.read("[Content_Types].xml"):
-        raise DefinitionError([Issue(None, None, None, "macros_not_allowed", {})])
+    if any(n.lower().endswith("vbaproject.bin") for n in names):   # macros live there; a content type saying
+        raise DefinitionError([Issue(None, None, None, "macros_not_allowed", {})])   # "macroEnabled" alone holds none
     total = 0
     for member in members:
         total += member.file_size

@@ -213,3 +213,35 @@ def test_choice_names_and_indexed_repeats_in_calculations():
     assert state.value("said") == "Yes, in force"
     assert state.value("second") == 7.0 and state.value("tenth") == ""
     assert FormState(form, {}).value("said") == ""
+
+
+def test_a_macro_content_type_without_macros_is_read():
+    import zipfile
+    from tests.xlsform_builders import minimal
+    good = zipfile.ZipFile(io.BytesIO(minimal()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in good.infolist():
+            data = good.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+            out.writestr(item, data)
+    assert b"macroEnabled" in zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("[Content_Types].xml")
+    definition, issues = check(buffer.getvalue())
+    assert not [i for i in issues if not i.warning], issues
+    assert [row["name"] for row in definition["survey"]] == ["q1"]
+
+
+def test_openpyxl_notes_stay_inside(monkeypatch):
+    import warnings
+    from app.xlsform import workbook as reader
+    real = reader.load_workbook
+
+    def noisy(*args, **kwargs):
+        warnings.warn("Data Validation extension is not supported and will be removed", UserWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "load_workbook", noisy)
+    definition, issues = check(workbook(SURVEY))   # the suite turns any warning that escapes into an error
+    assert definition["survey"][0]["name"] == "q1"
