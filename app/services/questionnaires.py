@@ -150,10 +150,11 @@ def warnings_of(version: QuestionnaireVersion) -> list[Issue]:
     return [issue for issue in issues if issue.warning]
 
 
-def translation_xlsx(version: QuestionnaireVersion, add: list[str] = ()) -> bytes:
-    """The version's translation workbook, with a column for each language in ``add`` too."""
+def translation_xlsx(version: QuestionnaireVersion, add: list[str] = (), latin: bool = False) -> bytes:
+    """The version's translation workbook, with a column for each language in ``add`` too, and
+    with ``latin`` Serbian Latin made from Serbian Cyrillic where it is missing (machine-made)."""
     return write_workbook(translation.workbook_sheets(version.definition, version.questionnaire.form_id,
-                                                      version.number, list(add)))
+                                                      version.number, list(add), latin=latin))
 
 
 def import_translations(actor: User | None, version: QuestionnaireVersion, data: bytes

@@ -20,7 +20,7 @@ from app.views import _form
 from app.views._render import render
 from app.views.admin import admin_required
 from app.views.auth import signed_in
-from app.xlsform import diff
+from app.xlsform import diff, translation
 from app.xlsform.compiled import UnusableDefinition
 from app.xlsform.definition import translation_completeness
 from app.views._definition_messages import describe
@@ -79,9 +79,11 @@ def _preview(version: QuestionnaireVersion) -> dict | None:
     areas = [{"label": form.text(area.label, language)[0], "law_policy": by_area[(area.code, "law_policy")],
               "practice": by_area[(area.code, "practice")]} for area in form.areas]
     names = {l["code"]: l["name"] for l in version.definition["languages"]}
-    completeness = [(code, names.get(code, code), present, total)
+    machine = translation.machine_made(version.definition)
+    completeness = [(code, names.get(code, code), present, total, machine.get(code, 0))
                     for code, (present, total) in translation_completeness(version.definition).items()]
     return {"pages": pages, "areas": areas, "languages": completeness, "default_language": form.default_language,
+            "has_cyrillic": "sr_Cyrl" in names,
             "question_count": sum(p["questions"] for p in pages), "indicator_count": len(form.indicators)}
 
 
@@ -177,7 +179,8 @@ def preview(version_id: int, number: int):
 def translations_xlsx(version_id: int):
     item = db.get_or_404(QuestionnaireVersion, version_id)
     add = [code for code in request.args.getlist("add") if code in LANGUAGES]
-    return send_file(io.BytesIO(questionnaires.translation_xlsx(item, add)), mimetype=XLSX, as_attachment=True,
+    latin = request.args.get("latin") == "1"
+    return send_file(io.BytesIO(questionnaires.translation_xlsx(item, add, latin)), mimetype=XLSX, as_attachment=True,
                      download_name=f"{item.questionnaire.form_id}-v{item.number}-translations.xlsx")
 
 

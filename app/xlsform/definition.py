@@ -32,13 +32,14 @@ TRANSLATABLE = {
 KNOWN = {
     "survey": {"type", "name", "label", "hint", "guidance_hint", "required", "required_message", "relevant",
                "constraint", "constraint_message", "calculation", "default", "read_only", "appearance",
-               "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence"},
-    "choices": {"list_name", "name", "label", "score"},
+               "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence",
+               "machine_made"},
+    "choices": {"list_name", "name", "label", "score", "machine_made"},
     "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
-                   "thresholds", "aggregate", "upper"},
-    "areas": {"code", "order", "label"},
+                   "thresholds", "aggregate", "upper", "machine_made"},
+    "areas": {"code", "order", "label", "machine_made"},
 }
 ALIASES = {
     "survey": {"relevance": "relevant", "calculate": "calculation", "caption": "label",

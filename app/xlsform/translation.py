@@ -10,6 +10,7 @@ made for another questionnaire or version is refused before anything is read.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ from app.xlsform.workbook import Sheet
 TEXTS = "translations"
 ABOUT = "about"
 FIXED = ["sheet", "name", "column"]
+MACHINE = "machine-made"   # the last column: the languages of the row whose text no person has confirmed
+PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COLUMN_ORDER = ["label", "hint", "guidance_hint", "constraint_message", "required_message"]
 
 
@@ -50,18 +53,42 @@ def _spec(definition: dict[str, Any], code: str) -> str:
     return name if language_code(name) == code and "(" in name else f"{name} ({code})" if name != code else code
 
 
-def workbook_sheets(definition: dict[str, Any], form_id: str, number: int, add: list[str] = ()) -> list[Sheet]:
+def latin_from_cyrillic(text: str) -> str:
+    """Serbian Cyrillic → Latin (lossless in that direction), ``${…}`` placeholders as written."""
+    from serbian_translit import srp
+    kept = PLACEHOLDER.findall(text)
+    parts = [srp.to_lat(part) for part in PLACEHOLDER.split(text)]
+    return "".join(part + (kept[i] if i < len(kept) else "") for i, part in enumerate(parts))
+
+
+def _marks(record: dict) -> set[tuple[str, str]]:
+    """(column, language) of the record's texts made by a machine: its ``machine_made`` cell,
+    such as ``label:sr_Latn hint:sr_Latn``."""
+    return {tuple(token.split(":", 1)) for token in (record.get("machine_made") or "").split() if ":" in token}
+
+
+def _machine(record: dict, column: str) -> list[str]:
+    return sorted(code for marked, code in _marks(record) if marked == column)
+
+
+def workbook_sheets(definition: dict[str, Any], form_id: str, number: int, add: list[str] = (),
+                    latin: bool = False) -> list[Sheet]:
     """The translation workbook of a version: ``about`` (what it belongs to) and the texts, with
-    a column per language of the form and per language in ``add``."""
+    a column per language of the form and per language in ``add``. With ``latin``, Serbian
+    Latin texts missing are made from the Serbian Cyrillic ones and marked machine-made."""
     source = definition["default_language"]
     languages = [language["code"] for language in definition["languages"] if language["code"] != source]
+    add = list(add) + (["sr_Latn"] if latin else [])
     languages += [code for code in add if code not in languages and code != source]
-    headers = FIXED + [_spec(definition, source)] + [_spec(definition, code) for code in languages]
+    headers = FIXED + [_spec(definition, source)] + [_spec(definition, code) for code in languages] + [MACHINE]
     rows = []
     for number_in_sheet, (sheet, key, column, record) in enumerate(_texts(definition), start=2):
-        texts = record[column]
+        texts, machine = dict(record[column]), _machine(record, column)
+        if latin and not texts.get("sr_Latn") and texts.get("sr_Cyrl"):
+            texts["sr_Latn"] = latin_from_cyrillic(texts["sr_Cyrl"])
+            machine.append("sr_Latn")
         rows.append((number_in_sheet, [sheet, key, column, texts.get(source, "")]
-                     + [texts.get(code, "") for code in languages]))
+                     + [texts.get(code, "") for code in languages] + [", ".join(sorted(set(machine)))]))
     about = Sheet(ABOUT, ["what", "value"], [(2, ["form_id", form_id]), (3, ["version", str(number)]),
                                              (4, ["source_language", source])])
     return [about, Sheet(TEXTS, headers, rows)]
@@ -71,7 +98,7 @@ def workbook_sheets(definition: dict[str, Any], form_id: str, number: int, add: 
 class Merged:
     definition: dict[str, Any] | None
     issues: list[Issue] = field(default_factory=list)
-    applied: int = 0                  # texts written (new or changed)
+    applied: int = 0                  # texts written (new or changed), or confirmed by a person
     untranslated: dict[str, int] = field(default_factory=dict)   # per language, after the merge
 
 
@@ -104,8 +131,9 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
                                    {"columns": ", ".join(FIXED + ["…"])})])
     source = definition["default_language"]
     languages: list[tuple[int, str, str]] = []   # (index, code, spec)
+    machine_at = headers.index(MACHINE) if MACHINE in headers else None
     for index, spec in enumerate(headers[4:], start=4):
-        if not spec:
+        if not spec or index == machine_at:
             continue
         code = language_code(spec)
         if not _known(code):
@@ -130,11 +158,22 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
         if cells[3].strip() != record[where[2]].get(source, "").strip():
             issues.append(Issue(TEXTS, row, "D", "source_changed", {"name": where[1]}, warning=True))
             continue
+        marked = {code.strip() for code in cells[machine_at].split(",")} if machine_at is not None else set()
+        machine = set(_machine(record, where[2]))
         for index, code, _spec_text in languages:
             value = cells[index].strip()
-            if value and record[where[2]].get(code) != value:
-                record[where[2]][code] = value
+            if not value:
+                continue   # an empty cell keeps the text, and whether a person confirmed it
+            if record[where[2]].get(code) != value or (code in machine) != (code in marked):
                 applied += 1
+            record[where[2]][code] = value
+            machine = machine | {code} if code in marked else machine - {code}
+        marks = {(column, code) for column, code in _marks(record) if column != where[2]}
+        marks |= {(where[2], code) for code in machine}
+        if marks:
+            record["machine_made"] = " ".join(f"{column}:{code}" for column, code in sorted(marks))
+        else:
+            record.pop("machine_made", None)
     known = {language["code"] for language in merged["languages"]}
     for _index, code, spec in languages:
         if code not in known:
@@ -168,3 +207,14 @@ def _add_columns(definition: dict[str, Any]) -> None:
                     if (column, code) not in present and (column, code) not in needed:
                         needed.append((column, code))
         headers.extend(f"{column}::{_spec(definition, code)}" for column, code in needed)
+        if any(record.get("machine_made") for record in definition[sheet]) and "machine_made" not in headers:
+            headers.append("machine_made")
+
+
+def machine_made(definition: dict[str, Any]) -> dict[str, int]:
+    """Per language: the texts made by a machine that no person has confirmed yet."""
+    counts: dict[str, int] = {}
+    for _sheet, _key, column, record in _texts(definition):
+        for code in _machine(record, column):
+            counts[code] = counts.get(code, 0) + 1
+    return counts

@@ -58,7 +58,7 @@ def test_a_filled_workbook_becomes_a_new_version_and_round_trips(app, client, de
     rows = _rows(download.data)
     header = rows[0]
     assert header[:4] == ["sheet", "name", "column", "English (en)"] and header[4:] == ["Shqip (sq)",
-                                                                                      "Српски (ћирилица)"]
+                                                                                      "Српски (ћирилица)", "machine-made"]
     first_label = next(i for i, row in enumerate(rows) if row[:3] == ["survey", "sop_exists", "label"])
     kept_sq = rows[first_label][4]
     assert kept_sq   # the sample has Albanian already
@@ -135,3 +135,44 @@ def test_a_changed_source_text_is_flagged_and_its_translation_not_used(app, clie
         created = db.session.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.number == 2)).one()
         label = next(r for r in created.definition["survey"] if r.get("name") == "sop_exists")["label"]
         assert label["sq"] != "Formulim i vjetër?"
+
+
+def test_serbian_latin_from_cyrillic_is_machine_made_until_a_person_confirms_it(app, client, demo, auth):
+    auth.login("admin@example.org")
+    version_id = _first_version(client, auth)
+    token = auth.token(f"/questionnaires/versions/{version_id}")
+    rows = _rows(client.get(f"/questionnaires/versions/{version_id}/translations.xlsx?add=sr_Cyrl").data)
+    about = [["what", "value"], ["form_id", "sample_monitoring"], ["version", "1"], ["source_language", "en"]]
+    target = next(i for i, row in enumerate(rows) if row[:3] == ["survey", "sop_exists", "label"])
+    rows[target][5] = "Да ли су на снази процедуре за ${presumed} жртве? Види http://пример.срб/ПОС"
+    _upload(client, f"/questionnaires/versions/{version_id}/translations", token, _save({"about": about,
+                                                                                      "translations": rows}))
+    second = _version_id(app, 2)
+    assert "Serbian Latin from Serbian Cyrillic" in client.get(f"/questionnaires/versions/{second}").get_data(as_text=True)
+    filled = _rows(client.get(f"/questionnaires/versions/{second}/translations.xlsx?latin=1").data)
+    header = filled[0]
+    latin, machine = header.index("Srpski (latinica)"), header.index("machine-made")
+    row = next(r for r in filled if r[:3] == ["survey", "sop_exists", "label"])
+    assert row[latin] == "Da li su na snazi procedure za ${presumed} žrtve? Vidi http://пример.срб/ПОС"
+    assert row[machine] == "sr_Latn"
+    about2 = [["what", "value"], ["form_id", "sample_monitoring"], ["version", "2"], ["source_language", "en"]]
+    _upload(client, f"/questionnaires/versions/{second}/translations", token, _save({"about": about2,
+                                                                                  "translations": filled}))
+    third = _version_id(app, 3)
+    assert "1 made by a machine, not yet confirmed by a person" in client.get(
+        f"/questionnaires/versions/{third}").get_data(as_text=True)
+    confirmed = _rows(client.get(f"/questionnaires/versions/{third}/translations.xlsx").data)
+    mark = next(i for i, r in enumerate(confirmed) if r[:3] == ["survey", "sop_exists", "label"])
+    assert confirmed[mark][machine] == "sr_Latn"
+    confirmed[mark][machine] = None   # a person read it and cleared the mark
+    about3 = [["what", "value"], ["form_id", "sample_monitoring"], ["version", "3"], ["source_language", "en"]]
+    result = _upload(client, f"/questionnaires/versions/{third}/translations", token, _save({"about": about3,
+                                                                                         "translations": confirmed}))
+    assert "1 translation merged" in result.get_data(as_text=True)
+    fourth = _version_id(app, 4)
+    assert "made by a machine" not in client.get(f"/questionnaires/versions/{fourth}").get_data(as_text=True)
+
+
+def _version_id(app, number: int) -> int:
+    with app.app_context():
+        return db.session.scalars(select(QuestionnaireVersion.id).where(QuestionnaireVersion.number == number)).one()
