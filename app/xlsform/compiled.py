@@ -116,7 +116,7 @@ class CompiledForm:
         self.default_language: str = definition["default_language"]
         self.languages: list[str] = [language["code"] for language in definition["languages"]]
         self.choices: dict[str, list[Choice]] = {}
-        for row in definition["choices"]:
+        for row in definition["choices"] + definition.get("external_choices", []):
             score = row.get("score", "")
             self.choices.setdefault(row["list_name"], []).append(
                 Choice(row["name"], row.get("label") or {self.default_language: row["name"]},

@@ -26,6 +26,7 @@ from app.xlsform.workbook import Sheet
 TRANSLATABLE = {
     "survey": {"label", "hint", "guidance_hint", "constraint_message", "required_message"},
     "choices": {"label"},
+    "external_choices": {"label"},
     "indicators": {"label"},
     "areas": {"label"},
 }
@@ -35,6 +36,7 @@ KNOWN = {
                "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence",
                "machine_made"},
     "choices": {"list_name", "name", "label", "score", "machine_made"},
+    "external_choices": {"list_name", "name", "label"},
     "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
@@ -53,13 +55,14 @@ ALIASES = {
                "max score": "max_score", "maxscore": "max_score", "guidance hint": "guidance_hint",
                "default value": "default"},
     "choices": {"list name": "list_name", "value": "name", "caption": "label"},
+    "external_choices": {"list name": "list_name", "value": "name", "caption": "label"},
     "settings": {"id_string": "form_id", "form id": "form_id", "title": "form_title", "form title": "form_title",
                  "default language": "default_language"},
     "indicators": {"indicator": "code", "name": "code"},
     "areas": {"area": "code", "name": "code"},
 }
 REJECTED_COLUMNS = {"image", "audio", "video", "big-image", "trigger"}
-SHEET_NAMES = {"survey", "choices", "settings", "indicators", "areas"}
+SHEET_NAMES = {"survey", "choices", "settings", "indicators", "areas", "external_choices"}
 
 QUESTION_TYPES = {"integer", "decimal", "range", "text", "note", "date", "time", "datetime", "calculate",
                   "acknowledge", "hidden", "geopoint"}
@@ -74,8 +77,7 @@ UNSUPPORTED_TYPES = {"image", "audio", "video", "file",
                      "csv-external", "select_one_from_file", "select_multiple_from_file", "osm", "signature",
                      "annotate", "draw"}
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
-                "end repeat": "end_repeat", "int": "integer", "string": "text", "select_one_external": None,
-                "datetime": "datetime", "begin_group": "begin_group", "q integer": "integer", "q decimal": "decimal",
+                "end repeat": "end_repeat", "int": "integer", "string": "text",                 "datetime": "datetime", "begin_group": "begin_group", "q integer": "integer", "q decimal": "decimal",
                 "imei": "deviceid", "photo": "image", "add image prompt": "image", "add photo prompt": "image",
                 "add audio prompt": "audio", "add video prompt": "video", "add file prompt": "file", "gps": "geopoint",
                 "phone number": "text", "get phone number": "phonenumber", "get device id": "deviceid",
@@ -267,12 +269,13 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
 
     survey = builder.rows("survey")
     choices = builder.rows("choices")
+    external = builder.rows("external_choices")
     indicators = builder.rows("indicators")
     areas = builder.rows("areas")
 
     # Text without a language (plain ``label``) belongs to the default language.
     plain_key = default_language or "default"
-    for record in survey + choices + indicators + areas:
+    for record in survey + choices + external + indicators + areas:
         for column in ("label", "hint", "guidance_hint", "constraint_message", "required_message"):
             texts = record.get(column)
             if isinstance(texts, dict) and "" in texts:
@@ -298,10 +301,11 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
         "settings": {k: v for k, v in settings.items() if v},
         "survey": survey,
         "choices": choices,
+        "external_choices": external,
         "indicators": indicators,
         "areas": areas,
         "columns": {key: [h for _i, _c, _l, h in builder.columns(key)] if key in builder.sheets else []
-                    for key in ("survey", "choices", "settings", "indicators", "areas")},
+                    for key in ("survey", "choices", "settings", "indicators", "areas", "external_choices")},
         "sheet_names": {key: builder.sheets[key].name for key in builder.sheets if key in SHEET_NAMES},
     }
     # columns() was called twice per sheet: keep only the first report of each problem.
@@ -322,7 +326,7 @@ SELECT_SPELLINGS = {
     "add select one prompt using": "select_one", "select_multiple": "select_multiple",
     "select multiple": "select_multiple", "select all that apply": "select_multiple",
     "select all that apply from": "select_multiple", "add select multiple prompt using": "select_multiple",
-    "rank": "rank",
+    "rank": "rank", "select_one_external": "select_one",   # its list on the external_choices sheet
 }
 _SELECT = re.compile(r"^(?P<kind>" + "|".join(sorted(map(re.escape, SELECT_SPELLINGS), key=len, reverse=True))
                      + r") (?P<list>\S+)(?: (?P<rest>.+))?$", re.I)
@@ -366,7 +370,6 @@ def canonical_type(raw: str) -> str:
 def _validate(definition: dict[str, Any], b: _Builder) -> None:
     sheet_names = definition["sheet_names"]
     survey_name = sheet_names.get("survey", "survey")
-    choices_name = sheet_names.get("choices", "choices")
     columns = {key: {_split_header(h, key)[0]: get_column_letter(i + 1)
                      for i, h in enumerate(b.sheets[key].headers) if h} if key in b.sheets else {}
                for key in SHEET_NAMES}
@@ -381,25 +384,27 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
 
     # choices
     lists: dict[str, dict[str, dict]] = defaultdict(dict)
-    for choice in definition["choices"]:
+    for key, choice in [("choices", c) for c in definition["choices"]] + [
+            ("external_choices", c) for c in definition.get("external_choices", [])]:
+        list_sheet = sheet_names.get(key, key)
         row, list_name, name = choice["row"], choice.get("list_name", ""), choice.get("name", "")
         if not list_name:
-            b.error(choices_name, row, col("choices", "list_name"), "missing_list_name")
+            b.error(list_sheet, row, col(key, "list_name"), "missing_list_name")
             continue
         if not name:
-            b.error(choices_name, row, col("choices", "name"), "missing_choice_name")
+            b.error(list_sheet, row, col(key, "name"), "missing_choice_name")
             continue
         if " " in name:
-            b.error(choices_name, row, col("choices", "name"), "choice_name_space", name=name)
+            b.error(list_sheet, row, col(key, "name"), "choice_name_space", name=name)
         if name in lists[list_name] and definition["settings"].get("allow_choice_duplicates", "").lower() not in YES:
-            b.error(choices_name, row, col("choices", "name"), "duplicate_choice", name=name, list=list_name,
+            b.error(list_sheet, row, col(key, "name"), "duplicate_choice", name=name, list=list_name,
                     first=lists[list_name][name]["row"])
         lists[list_name].setdefault(name, choice)
         score = choice.get("score", "")
         if score and _number(score) is None:
-            b.error(choices_name, row, col("choices", "score"), "score_not_number", value=score)
+            b.error(list_sheet, row, col(key, "score"), "score_not_number", value=score)
         if not choice.get("label"):   # as pyxform allows: the name is shown
-            b.warn(choices_name, row, col("choices", "label"), "label_from_name", name=choice.get("name", ""))
+            b.warn(list_sheet, row, col(key, "label"), "label_from_name", name=choice.get("name", ""))
 
     # survey structure and names
     names: dict[str, int] = {}
@@ -756,12 +761,12 @@ def missing_translations(issues: list[Issue]) -> dict[str, int]:
 def to_sheets(definition: dict[str, Any]) -> list[Sheet]:
     """The definition as XLSForm sheets, with the columns it was read with."""
     result = []
-    for key in ("survey", "choices", "settings", "indicators", "areas"):
+    for key in ("survey", "choices", "settings", "indicators", "areas", "external_choices"):
         headers = list(definition["columns"].get(key) or [])
         if key == "settings":
             records = [dict(definition["settings"], row=2)] if definition["settings"] else []
         else:
-            records = definition[key]
+            records = definition.get(key, [])
         if not headers and not records:
             continue
         rows = []

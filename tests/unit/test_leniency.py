@@ -245,3 +245,22 @@ def test_openpyxl_notes_stay_inside(monkeypatch):
     monkeypatch.setattr(reader, "load_workbook", noisy)
     definition, issues = check(workbook(SURVEY))   # the suite turns any warning that escapes into an error
     assert definition["survey"][0]["name"] == "q1"
+
+
+def test_select_one_external_takes_its_list_from_the_external_choices_sheet():
+    data = workbook([["type", "name", "label", "choice_filter"],
+                     ["select_one country", "country", "Country", ""],
+                     ["select_one_external town", "town", "Town", "country=${country}"]],
+                    choices=[["list_name", "name", "label"], ["country", "rs", "Serbia"], ["country", "me", "Montenegro"]],
+                    extra={"external_choices": [["list_name", "name", "label", "country"],
+                                                ["town", "nis", "Niš", "rs"], ["town", "kotor", "Kotor", "me"]]})
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert ("sheet_ignored", "external_choices", None, None) not in _codes(issues)
+    assert {i.params["canonical"] for i in issues if i.code == "type_spelling"} == {"select_one town"}
+    form = CompiledForm(definition)
+    assert [choice.name for choice in form.choices["town"]] == ["nis", "kotor"]
+    from app.xlsform.definition import to_sheets
+    assert "external_choices" in [sheet.name for sheet in to_sheets(definition)]   # exported as it came
+    missing = workbook([["type", "name", "label"], ["select_one_external town", "town", "Town"]])
+    assert [(i.code, i.params.get("list")) for i in check(missing)[1] if not i.warning] == [("unknown_list", "town")]
