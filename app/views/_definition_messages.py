@@ -42,6 +42,7 @@ def describe(issue: Issue) -> str:
         "translation_row_unknown": lambda: _("“%(name)s” is not in this version; the row was left out.", name=p["name"]),
         "source_changed": lambda: _("The text of “%(name)s” in the default language differs from this version's; its translations were not used. Translate the current text.", name=p["name"]),
         "geo_as_text": lambda: _("“%(type)s” is written out as text: a desk survey has no map to draw on.", type=p["type"]),
+        "choice_name_space_single": lambda: _("The choice name “%(name)s” contains a space; it is kept, since only single-answer questions use its list.", name=p["name"]),
         "quotes_straightened": lambda: _("Typographic quotes in this expression were read as straight quotes."),
         "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
         "missing_list_name": lambda: _("The choice has no list_name."),

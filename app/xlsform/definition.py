@@ -382,7 +382,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
     elif not NAME.match(definition["form_id"]):
         b.error(sheet_names.get("settings", "settings"), None, "form_id", "bad_name", name=definition["form_id"])
 
-    # choices
+    # choices (a name with a space can only be a single answer: a multiple answer is stored space-separated)
+    several = {normalise_type(record["type"])[1] for record in definition["survey"]
+               if record.get("type") and normalise_type(record["type"])[0] in ("select_multiple", "rank")}
     lists: dict[str, dict[str, dict]] = defaultdict(dict)
     for key, choice in [("choices", c) for c in definition["choices"]] + [
             ("external_choices", c) for c in definition.get("external_choices", [])]:
@@ -394,8 +396,10 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         if not name:
             b.error(list_sheet, row, col(key, "name"), "missing_choice_name")
             continue
-        if " " in name:
+        if " " in name and list_name in several:
             b.error(list_sheet, row, col(key, "name"), "choice_name_space", name=name)
+        elif " " in name:   # as pyxform allows for a list only single answers use
+            b.warn(list_sheet, row, col(key, "name"), "choice_name_space_single", name=name)
         if name in lists[list_name] and definition["settings"].get("allow_choice_duplicates", "").lower() not in YES:
             b.error(list_sheet, row, col(key, "name"), "duplicate_choice", name=name, list=list_name,
                     first=lists[list_name][name]["row"])

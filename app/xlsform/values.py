@@ -131,6 +131,8 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
             raise InputError("not_datetime") from None
     if kind in ("select_one", "select_multiple", "rank"):
         names = {choice.name for choice in form.choices.get(node.list_name or "", [])}
+        if kind == "select_one" and " " in text and text in names:   # a choice name with a space, whole
+            return text
         if node.or_other:
             names.add("other")
         items = text.split()

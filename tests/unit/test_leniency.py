@@ -264,3 +264,20 @@ def test_select_one_external_takes_its_list_from_the_external_choices_sheet():
     assert "external_choices" in [sheet.name for sheet in to_sheets(definition)]   # exported as it came
     missing = workbook([["type", "name", "label"], ["select_one_external town", "town", "Town"]])
     assert [(i.code, i.params.get("list")) for i in check(missing)[1] if not i.warning] == [("unknown_list", "town")]
+
+
+def test_a_choice_name_with_a_space_is_kept_where_only_single_answers_use_it():
+    from app.xlsform.values import InputError, parse_input
+    choices = [["list_name", "name", "label"], ["who", "social services", "Social services"], ["who", "police", "Police"]]
+    single = workbook([["type", "name", "label"], ["select_one who", "q1", "Who?"]], choices=choices)
+    definition, issues = check(single)
+    assert not [i for i in issues if not i.warning], issues
+    assert [(i.row, i.params["name"]) for i in issues if i.code == "choice_name_space_single"] == [(2, "social services")]
+    form = CompiledForm(definition)
+    assert parse_input(form, form.by_name["q1"], "social services") == "social services"
+    assert parse_input(form, form.by_name["q1"], "police") == "police"
+    with pytest.raises(InputError):
+        parse_input(form, form.by_name["q1"], "social police")
+    multiple = workbook([["type", "name", "label"], ["select_one who", "q1", "Who?"], ["select_multiple who", "q2", "All?"]],
+                        choices=choices)
+    assert [(i.code, i.row) for i in check(multiple)[1] if not i.warning] == [("choice_name_space", 2)]
