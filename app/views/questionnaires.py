@@ -101,6 +101,13 @@ def version(version_id: int):
                   translation_form=TranslationForm(), addable=addable)
 
 
+def _ask(item: QuestionnaireVersion, endpoint: str, heading: str, explanation: str, button: str,
+         danger: bool = False):
+    """The confirmation page of an action that cannot be undone; its button posts ``confirm``."""
+    return render("questionnaires/confirm.html", version=item, action=url_for(endpoint, version_id=item.id),
+                  heading=heading, explanation=explanation, button=button, danger=danger)
+
+
 def _confirmed() -> bool:
     """A POST from the confirmation page (its CSRF token checked); 400 for a forged one."""
     if not EmptyForm().validate_on_submit():
@@ -116,12 +123,9 @@ def publish(version_id: int):
         flash(_("This version is already published."), "info")
         return redirect(url_for("questionnaires.version", version_id=item.id))
     if request.method == "GET" or not _confirmed():
-        return render("questionnaires/confirm.html", version=item, action=url_for("questionnaires.publish",
-                                                                                   version_id=item.id),
-                      heading=_("Publish version %(number)d?", number=item.number),
-                      explanation=_("A published version can never change again, and cycles can pin it at once. "
-                                    "Corrections then need a new upload, which becomes the next version."),
-                      button=_("Publish this version"), danger=False)
+        return _ask(item, "questionnaires.publish", _("Publish version %(number)d?", number=item.number),
+                    _("A published version can never change again, and cycles can pin it at once. Corrections "
+                      "then need a new upload, which becomes the next version."), _("Publish this version"))
     questionnaires.publish_version(signed_in(), item)
     db.session.commit()
     flash(_("Version %(number)d is published. It can no longer change; cycles can now pin it.",
@@ -137,12 +141,9 @@ def discard(version_id: int):
         flash(_("Only a draft can be discarded: a published version stays, since cycles may rest on it."), "error")
         return redirect(url_for("questionnaires.version", version_id=item.id))
     if request.method == "GET" or not _confirmed():
-        return render("questionnaires/confirm.html", version=item, action=url_for("questionnaires.discard",
-                                                                                   version_id=item.id),
-                      heading=_("Discard draft version %(number)d?", number=item.number),
-                      explanation=_("The draft and its uploaded file are deleted. Published versions are not "
-                                    "touched."),
-                      button=_("Discard this draft"), danger=True)
+        return _ask(item, "questionnaires.discard", _("Discard draft version %(number)d?", number=item.number),
+                    _("The draft and its uploaded file are deleted. Published versions are not touched."),
+                    _("Discard this draft"), danger=True)
     number, title = item.number, item.questionnaire.title
     questionnaires.discard_version(signed_in(), item)
     db.session.commit()

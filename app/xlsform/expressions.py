@@ -670,16 +670,6 @@ def _date(ctx, args, position):
     return parsed if parsed is not None else ""
 
 
-def _format_date(ctx, args, position):
-    value = _to_date(args[0])
-    if value is None:
-        return ""
-    pattern = to_string(args[1])[:100]
-    replacements = {"%Y": f"{value.year:04d}", "%y": f"{value.year % 100:02d}", "%m": f"{value.month:02d}",
-                    "%n": str(value.month), "%d": f"{value.day:02d}", "%e": str(value.day)}
-    return re.sub(r"%[Yymnde]", lambda m: replacements[m.group(0)], pattern)
-
-
 def _to_moment(value: Any) -> datetime | None:
     """A date-time from a stored ``2026-02-01T14:05:00``, a date, or days since 1970 (with a fraction)."""
     if isinstance(value, datetime):
@@ -818,7 +808,7 @@ FUNCTIONS: dict[str, Function] = {
     "today": Function((0, 0), lambda ctx, a, p: ctx.today()),
     "now": Function((0, 0), lambda ctx, a, p: datetime.now(timezone.utc)),
     "date": Function((1, 1), _date),
-    "format-date": Function((2, 2), _format_date),
+    "format-date": Function((2, 2), _format_date_time),
     "jr:choice-name": Function((2, 2), _choice_name),
     "indexed-repeat": Function((3, 3), _indexed_repeat),
     "format-date-time": Function((2, 2), _format_date_time),
