@@ -43,6 +43,8 @@ def describe(issue: Issue) -> str:
         "source_changed": lambda: _("The text of “%(name)s” in the default language differs from this version's; its translations were not used. Translate the current text.", name=p["name"]),
         "geo_as_text": lambda: _("“%(type)s” is written out as text: a desk survey has no map to draw on.", type=p["type"]),
         "choice_name_space_single": lambda: _("The choice name “%(name)s” contains a space; it is kept, since only single-answer questions use its list.", name=p["name"]),
+        "choices_from_sheet": lambda: _("The choices of “%(file)s” are read from the list “%(list)s” on the choices sheet.", file=p["file"], list=p["list"]),
+        "choices_file_missing": lambda: _("This question reads its choices from “%(file)s”, which cannot come with a workbook: put its rows on the choices sheet under list_name “%(list)s”.", file=p["file"], list=p["list"]),
         "quotes_straightened": lambda: _("Typographic quotes in this expression were read as straight quotes."),
         "bad_name": lambda: _("“%(name)s” is not a valid name: start with a letter or _, then letters, digits, _, - or . only.", name=p.get("name", "")),
         "missing_list_name": lambda: _("The choice has no list_name."),

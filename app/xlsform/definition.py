@@ -74,7 +74,7 @@ DEVICE_METADATA = {"simserial", "subscriberid", "phonenumber", "audit"}
 METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"} | DEVICE_METADATA
 UNSUPPORTED_TYPES = {"image", "audio", "video", "file",
                      "background-audio", "background-geopoint", "start-geopoint", "xml-external",
-                     "csv-external", "select_one_from_file", "select_multiple_from_file", "osm", "signature",
+                     "csv-external", "osm", "signature",
                      "annotate", "draw"}
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
                 "end repeat": "end_repeat", "int": "integer", "string": "text",                 "datetime": "datetime", "begin_group": "begin_group", "q integer": "integer", "q decimal": "decimal",
@@ -83,7 +83,6 @@ TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin r
                 "phone number": "text", "get phone number": "phonenumber", "get device id": "deviceid",
                 "get sim id": "simserial", "get subscriber id": "subscriberid", "barcode": "text",
                 "geotrace": "text", "geoshape": "text", "location": "geopoint", "q location": "geopoint",
-                "select one from file": None,
                 "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
                 "add text prompt": "text", "add note prompt": "note"}
 EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
@@ -331,6 +330,8 @@ SELECT_SPELLINGS = {
 _SELECT = re.compile(r"^(?P<kind>" + "|".join(sorted(map(re.escape, SELECT_SPELLINGS), key=len, reverse=True))
                      + r") (?P<list>\S+)(?: (?P<rest>.+))?$", re.I)
 OR_OTHER = {"or_other", "or other", "or specify other"}
+_FROM_FILE = re.compile(r"^(?P<kind>select_one_from_file|select_multiple_from_file|select one from file|"
+                        r"select multiple from file) (?P<file>\S+)$", re.I)
 
 
 def normalise_type(raw: str) -> tuple[str, str | None, str | None]:
@@ -347,6 +348,11 @@ def normalise_type(raw: str) -> tuple[str, str | None, str | None]:
         return SELECT_SPELLINGS[match.group("kind").lower()], match.group("list"), flag
     if lowered in SELECT_SPELLINGS:
         return SELECT_SPELLINGS[lowered], None, None
+    from_file = _FROM_FILE.match(text)
+    if from_file:   # the list is the file's name; its rows must be on the choices sheet
+        file = from_file.group("file")
+        base = "select_multiple" if "multiple" in from_file.group("kind").lower() else "select_one"
+        return base, file.rsplit(".", 1)[0] if "." in file else file, f"file:{file}"
     head = lowered.split(" ")[0]
     if head in UNSUPPORTED_TYPES:   # select_one_from_file data.csv: said plainly, not as an unknown type
         return head, None, None
@@ -364,7 +370,7 @@ def _old_spelling(raw: str) -> bool:
 def canonical_type(raw: str) -> str:
     """The type as XLSForm spells it today: ``select all that apply from x`` → ``select_multiple x``."""
     base, list_name, flag = normalise_type(raw)
-    return " ".join(part for part in (base, list_name, flag) if part)
+    return " ".join(part for part in (base, list_name, flag) if part and not part.startswith("file:"))
 
 
 def _validate(definition: dict[str, Any], b: _Builder) -> None:
@@ -427,6 +433,12 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             b.warn(survey_name, row, col("survey", "type"), "barcode_as_text")
         elif raw_type.strip().lower() in ("geotrace", "geoshape"):   # no map to draw on: written out
             b.warn(survey_name, row, col("survey", "type"), "geo_as_text", type=raw_type.strip().lower())
+        elif flag and flag.startswith("file:"):
+            if list_name in lists:
+                b.warn(survey_name, row, col("survey", "type"), "choices_from_sheet", file=flag[5:], list=list_name)
+            else:
+                b.error(survey_name, row, col("survey", "type"), "choices_file_missing", file=flag[5:], list=list_name)
+                continue
         elif base in QUESTION_TYPES | SELECT_TYPES | STRUCTURE_TYPES | METADATA_TYPES and _old_spelling(raw_type):
             b.warn(survey_name, row, col("survey", "type"), "type_spelling", type=raw_type,
                    canonical=canonical_type(raw_type))
@@ -467,7 +479,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 b.error(survey_name, row, col("survey", "type"), "missing_list", type=raw_type)
             elif list_name not in lists:
                 b.error(survey_name, row, col("survey", "type"), "unknown_list", list=list_name)
-            if flag not in (None, "or_other"):
+            if flag not in (None, "or_other") and not flag.startswith("file:"):
                 b.error(survey_name, row, col("survey", "type"), "unknown_type", type=raw_type)
         if base == "begin_repeat" and not record.get("label"):   # as pyxform allows: the name is shown
             b.warn(survey_name, row, col("survey", "label"), "label_from_name", name=name)

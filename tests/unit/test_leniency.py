@@ -126,7 +126,7 @@ def test_old_and_alias_type_spellings_are_read_with_a_warning():
 
 
 @pytest.mark.parametrize("spelling,base", [("add video prompt", "video"), ("photo", "image"), ("add audio prompt", "audio"),
-                                           ("select_one_from_file places.csv", "select_one_from_file")])
+                                           ("signature", "signature")])
 def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base):
     data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
     errors = [i for i in check(data)[1] if not i.warning]
@@ -281,3 +281,19 @@ def test_a_choice_name_with_a_space_is_kept_where_only_single_answers_use_it():
     multiple = workbook([["type", "name", "label"], ["select_one who", "q1", "Who?"], ["select_multiple who", "q2", "All?"]],
                         choices=choices)
     assert [(i.code, i.row) for i in check(multiple)[1] if not i.warning] == [("choice_name_space", 2)]
+
+
+def test_a_select_from_a_file_reads_the_list_of_that_name_on_the_choices_sheet():
+    rows = [["type", "name", "label"], ["select_one_from_file places.csv", "q1", "Where?"],
+            ["select_multiple_from_file places.csv", "q2", "Where else?"]]
+    with_list = workbook(rows, choices=[["list_name", "name", "label"], ["places", "nis", "Niš"], ["places", "bar", "Bar"]])
+    definition, issues = check(with_list)
+    assert not [i for i in issues if not i.warning], issues
+    assert [(i.row, i.params["file"], i.params["list"]) for i in issues if i.code == "choices_from_sheet"] == [
+        (2, "places.csv", "places"), (3, "places.csv", "places")]
+    form = CompiledForm(definition)
+    assert (form.by_name["q1"].type, form.by_name["q1"].list_name) == ("select_one", "places")
+    assert form.by_name["q2"].type == "select_multiple"
+    without = workbook(rows[:2])
+    assert [(i.code, i.params.get("file")) for i in check(without)[1] if not i.warning] == [
+        ("choices_file_missing", "places.csv")]
