@@ -297,3 +297,22 @@ def test_a_select_from_a_file_reads_the_list_of_that_name_on_the_choices_sheet()
     without = workbook(rows[:2])
     assert [(i.code, i.params.get("file")) for i in check(without)[1] if not i.warning] == [
         ("choices_file_missing", "places.csv")]
+
+
+def test_pyxform_converts_a_form_matrica_reads_leniently(tmp_path):
+    from pyxform.xls2xform import convert
+    data = workbook([["type", "name", "label::English", "relevant", "required"],
+                     ["select one from yn", "q1", "In force?", "", True],
+                     ["select all that apply from agencies", "q2", "Who?", "${q1} = “yes”", ""],
+                     ["imei", "device", "", "", ""],
+                     ["begin_repeat", "visits", "", "", ""], ["geopoint", "where", "Where?", "", ""],
+                     ["end_repeat", "", "", "", ""],
+                     ["barcode", "code", "Code", "", ""], ["geotrace", "route", "Route", "", ""]],
+                    choices=[["list_name", "name", "label::English"], ["yn", "yes", "Yes"], ["yn", "no", "No"],
+                             ["agencies", "police", "Police"], ["agencies", "ngo", "NGO"]],
+                    settings=[["form_title"], ["Lenient"]])
+    definition, issues = check(data, "lenient_form.xlsx")
+    assert not [i for i in issues if not i.warning], issues
+    path = tmp_path / "lenient_form.xlsx"
+    path.write_bytes(data)
+    assert "<h:html" in convert(xlsform=str(path), warnings=[]).xform
