@@ -190,3 +190,46 @@ EXPECTED_CODE = {
     "groups_1000": "too_deep_groups", "regex_bomb": "expression_invalid", "regex_380_calls": "too_many_patterns",
     "range_nan": "bad_parameter",
 }
+
+
+def ods(sheets: dict[str, list[list]], repeated: dict[str, tuple[int, int]] | None = None,
+        formulas: dict[tuple[str, int, int], str] | None = None) -> bytes:
+    """A minimal OpenDocument spreadsheet: ``sheets`` of text rows; ``repeated[sheet] = (rows,
+    columns)`` adds one filled cell repeated that many times (a hostile file states a huge
+    extent cheaply); ``formulas[(sheet, row, column)] = formula`` gives a text cell a formula."""
+    from xml.sax.saxutils import escape
+    tables = []
+    for name, rows in sheets.items():
+        lines = []
+        for r, row in enumerate(rows, start=1):
+            cells = []
+            for c, value in enumerate(row, start=1):
+                formula = (formulas or {}).get((name, r, c))
+                extra = f' table:formula="of:{escape(formula)}"' if formula else ""
+                cells.append(f'<table:table-cell office:value-type="string"{extra}><text:p>{escape(str(value))}'
+                             f'</text:p></table:table-cell>' if value != "" else "<table:table-cell/>")
+            lines.append(f"<table:table-row>{''.join(cells)}</table:table-row>")
+        if name in (repeated or {}):
+            many_rows, many_columns = repeated[name]
+            lines.append(f'<table:table-row table:number-rows-repeated="{many_rows}"><table:table-cell '
+                         f'table:number-columns-repeated="{many_columns}" office:value-type="string"><text:p>x</text:p>'
+                         f'</table:table-cell></table:table-row>')
+        tables.append(f'<table:table table:name="{escape(name)}">{"".join(lines)}</table:table>')
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f'<office:body><office:spreadsheet>{"".join(tables)}</office:spreadsheet></office:body>'
+               '</office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

@@ -32,6 +32,11 @@ MAX_RATIO = 200          # uncompressed ÷ compressed, per member
 MAX_ROWS = 5000
 MAX_COLUMNS = 150
 MAX_CELL_CHARS = 10_000
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 
 
 @dataclass
@@ -45,7 +50,9 @@ class Sheet:
 def read_workbook(data: bytes, wanted: Callable[[str], bool] | None = None) -> tuple[dict[str, Sheet], list[Issue]]:
     """Sheets by name (those starting with ``_`` skipped) and warnings; DefinitionError if
     unreadable. A sheet ``wanted`` refuses is listed without its rows, and not parsed."""
-    _check_container(data)
+    kind = _check_container(data)
+    if kind == "ods":
+        return _read_ods(data, wanted)
     with warnings.catch_warnings():   # openpyxl's notes on what it skips (data validation…) are not the user's
         warnings.simplefilter("ignore")
         return _read(data, wanted)
@@ -75,9 +82,13 @@ def _read(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[str, 
     return sheets, notes
 
 
-def _check_container(data: bytes) -> None:
+def _check_container(data: bytes) -> str:
+    """The kind of workbook (``xlsx`` or ``ods``), once the file is known to be a sound zip of
+    the right shape; DefinitionError otherwise."""
     if len(data) > MAX_FILE_BYTES:
         raise DefinitionError([Issue(None, None, None, "file_too_large", {"limit_mb": MAX_FILE_BYTES // 1048576})])
+    if data.startswith(OLE2):   # .xls (and other old Office files): no safe reader here
+        raise DefinitionError([Issue(None, None, None, "old_excel_format", {})])
     if not data.startswith(b"PK"):
         raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "not a zip"})])
     try:
@@ -86,10 +97,18 @@ def _check_container(data: bytes) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise DefinitionError([Issue(None, None, None, "corrupt_file", {})]) from None
     names = {m.filename for m in members}
+    _check_sizes(archive, members)
+    if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIMETYPE and "content.xml" in names:
+        return "ods"
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
         raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "no worksheets"})])
     if any(n.lower().endswith("vbaproject.bin") for n in names):   # macros live there; a content type saying
         raise DefinitionError([Issue(None, None, None, "macros_not_allowed", {})])   # "macroEnabled" alone holds none
+    return "xlsx"
+
+
+def _check_sizes(archive: zipfile.ZipFile, members) -> None:
+    """No zip bomb, no damaged member."""
     total = 0
     for member in members:
         total += member.file_size
@@ -193,3 +212,98 @@ def write_workbook(sheets: list[Sheet]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# -- OpenDocument spreadsheets ------------------------------------------------------------
+
+def _ods_extent(content: bytes) -> dict[str, tuple[int, int, list[tuple[int, int]]]]:
+    """Per sheet: the last row and column holding something, and the (row, column) of its
+    formulas, read from ``content.xml`` with repeats counted but never expanded — so a file
+    that states a million repeated rows costs nothing here, and is refused before a reader
+    builds them."""
+    from defusedxml.ElementTree import iterparse
+    extent: dict[str, tuple[int, int, list[tuple[int, int]]]] = {}
+    sheet, row, last_row, last_column, formulas = None, 0, 0, 0, []
+    for event, element in iterparse(io.BytesIO(content), events=("start", "end")):
+        tag = element.tag
+        if event == "start" and tag == _TABLE + "table":
+            sheet, row, last_row, last_column, formulas = element.get(_TABLE + "name", ""), 0, 0, 0, []
+        elif event == "end" and tag == _TABLE + "table-row":
+            rows = int(element.get(_TABLE + "number-rows-repeated", "1") or 1)
+            column, filled = 0, 0
+            for cell in element:
+                if cell.tag not in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
+                    continue
+                columns = int(cell.get(_TABLE + "number-columns-repeated", "1") or 1)
+                if cell.get(_OFFICE + "value-type") or cell.find(_TEXT + "p") is not None:
+                    filled = column + columns
+                    if cell.get(_TABLE + "formula"):
+                        formulas.append((row + 1, column + 1))
+                column += columns
+            if filled:
+                last_row, last_column = row + rows, max(last_column, filled)
+            row += rows
+            element.clear()
+        elif event == "end" and tag == _TABLE + "table":
+            extent[sheet or ""] = (last_row, last_column, formulas)
+            element.clear()
+    return extent
+
+
+def _read_ods(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[str, Sheet], list[Issue]]:
+    from python_calamine import CalamineWorkbook
+    try:
+        extent = _ods_extent(zipfile.ZipFile(io.BytesIO(data)).read("content.xml"))
+    except Exception as exc:   # malformed XML, or entities refused by defusedxml
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
+    sheets: dict[str, Sheet] = {}
+    notes: list[Issue] = []
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for title in book.sheet_names:
+            if title.startswith("_"):
+                continue
+            if wanted is not None and not wanted(title):
+                sheets[title] = Sheet(title, [])
+                continue
+            last_row, last_column, formulas = extent.get(title, (0, 0, []))
+            if last_row > MAX_ROWS + 1:
+                raise DefinitionError([Issue(title, MAX_ROWS + 2, None, "too_many_rows", {"limit": MAX_ROWS})])
+            if last_column > MAX_COLUMNS:
+                raise DefinitionError([Issue(title, None, get_column_letter(MAX_COLUMNS + 1), "too_many_columns",
+                                             {"limit": MAX_COLUMNS})])
+            rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            sheets[title] = _sheet_of(title, rows)
+            if formulas:
+                notes.append(Issue(title, formulas[0][0], get_column_letter(formulas[0][1]), "formula_value_used",
+                                   {"count": len(formulas)}, warning=True))
+    except DefinitionError:
+        raise
+    except Exception as exc:   # the reader's own errors for a broken file
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
+    return sheets, notes
+
+
+def _sheet_of(title: str, rows: list[list]) -> Sheet:
+    """Rows of values as a Sheet: the first row with something in it holds the headers."""
+    sheet = Sheet(title, [])
+    headers: list[str] | None = None
+    for number, row in enumerate(rows, start=1):
+        values = {}
+        for column, value in enumerate(row, start=1):
+            text = _text(value)
+            if len(text) > MAX_CELL_CHARS:
+                raise DefinitionError([Issue(title, number, get_column_letter(column), "cell_too_long",
+                                             {"limit": MAX_CELL_CHARS})])
+            if text != "":
+                values[column] = text
+        if not values:
+            continue
+        if headers is None:
+            headers = [values.get(c, "").strip() for c in range(1, max(values) + 1)]
+            sheet.headers, sheet.header_row = headers, number
+            continue
+        line = [values.get(c, "") for c in range(1, max(len(headers), max(values)) + 1)]
+        if any(v.strip() for v in line):
+            sheet.rows.append((number, line))
+    return sheet

@@ -316,3 +316,32 @@ def test_pyxform_converts_a_form_matrica_reads_leniently(tmp_path):
     path = tmp_path / "lenient_form.xlsx"
     path.write_bytes(data)
     assert "<h:html" in convert(xlsform=str(path), warnings=[]).xform
+
+
+def test_an_opendocument_spreadsheet_is_read_like_a_workbook():
+    from tests.xlsform_builders import ods
+    data = ods({"survey": [["type", "name", "label", "relevant"], ["select_one yn", "q1", "In force?", ""],
+                           ["text", "q2", "Why not?", "${q1} = 'no'"]],
+                "choices": [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
+                "settings": [["form_id", "version"], ["from_ods", "2026-12-05"]], "help": [["anything"]]},
+               formulas={("settings", 2, 2): "TODAY()"})
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert definition["form_id"] == "from_ods" and [r["name"] for r in definition["survey"]] == ["q1", "q2"]
+    assert [(i.sheet, i.row, i.column) for i in issues if i.code == "formula_value_used"] == [("settings", 2, "B")]
+    assert ("sheet_ignored", "help", None, None) in _codes(issues)
+
+
+@pytest.mark.parametrize("repeated,code", [({"survey": (1_000_000, 1)}, "too_many_rows"),
+                                           ({"survey": (1, 16_000)}, "too_many_columns")])
+def test_an_opendocument_file_stating_a_huge_extent_is_refused_before_it_is_read(repeated, code):
+    from tests.xlsform_builders import ods
+    data = ods({"survey": [["type", "name", "label"], ["text", "q1", "One"]], "settings": [["form_id"], ["x"]]},
+               repeated=repeated)
+    assert len(data) < 5000   # a few kilobytes that a reader would expand into millions of cells
+    assert [i.code for i in check(data)[1] if not i.warning] == [code]
+
+
+def test_an_old_excel_file_is_refused_with_what_to_do():
+    old = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024
+    assert [i.code for i in check(old)[1]] == ["old_excel_format"]
