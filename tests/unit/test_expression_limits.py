@@ -23,6 +23,10 @@ ARITY = {
     "int": (1, 1), "floor": (1, 1), "ceiling": (1, 1), "abs": (1, 1), "pow": (2, 2), "sum": (1, 1),
     "count": (1, 1), "count-non-empty": (1, 1), "max": (1, None), "min": (1, None), "today": (0, 0),
     "now": (0, 0), "date": (1, 1), "format-date": (2, 2), "position": (0, 1), "once": (1, 1),
+    "format-date-time": (2, 2), "decimal-date-time": (1, 1), "decimal-date": (1, 1), "sqrt": (1, 1), "exp": (1, 1),
+    "exp10": (1, 1), "log": (1, 1), "log10": (1, 1), "sin": (1, 1), "cos": (1, 1), "tan": (1, 1), "asin": (1, 1),
+    "acos": (1, 1), "atan": (1, 1), "atan2": (2, 2), "pi": (0, 0), "jr:choice-name": (2, 2),
+    "indexed-repeat": (3, 3),
 }
 MAX_ARGUMENTS = 50
 

@@ -56,6 +56,13 @@ TABLE = [
     ("format-date-time(${d}, '%d/%m/%y %h:%M')", "01/03/26 0:00"), ("format-date-time('soon', '%Y')", ""),
     ("decimal-date-time('1970-01-02T12:00:00')", 1.5), ("decimal-date-time('1970-01-01T06:00:00+06:00')", 0.0),
     ("decimal-date-time(${d})", 20513.0), ("decimal-date-time('x')", math.nan),
+    ("decimal-date-time(1.25)", 1.25),
+    # a repeat's n-th entry, and nothing outside it; a value outside any repeat is its own first entry
+    ("indexed-repeat(${beds}, ${beds}, 1)", 10.0), ("indexed-repeat(${beds}, ${beds}, 3)", 6.0),
+    ("indexed-repeat(${beds}, ${beds}, 4)", ""), ("indexed-repeat(${beds}, ${beds}, 0)", ""),
+    ("indexed-repeat(${beds}, ${beds}, ${empty})", ""), ("indexed-repeat(${age}, ${beds}, 1)", 34.0),
+    ("indexed-repeat(${age}, ${beds}, 2)", ""),
+    ("jr:choice-name(${yes}, '${yes}')", ""),   # this context knows no choices
 ]
 
 
@@ -200,3 +207,16 @@ def test_precedence_truthiness_and_bounds(text, expected):
                                              or math.isclose(value, expected)), (text, value)
     else:
         assert value == expected, (text, value)
+
+
+class _Choices(MappingContext):
+    def choice_label(self, name: str, value: str) -> str:
+        return {("agency", "police"): "Police", ("agency", "ngo"): "An NGO"}.get((name, value), "")
+
+
+def test_choice_name_gives_the_label_of_the_named_question_choice():
+    context = _Choices({"agency": "ngo"})
+    assert parse("jr:choice-name(${agency}, '${agency}')")(context) == "An NGO"
+    assert parse("jr:choice-name(' police ', ' ${agency} ')")(context) == "Police"
+    assert parse("jr:choice-name('ngo', 'agency')")(context) == ""   # not a ${} reference
+    assert parse("jr:choice-name('court', '${agency}')")(context) == ""
