@@ -178,8 +178,14 @@ def _bucket() -> tuple[str, str] | None:
     url = setting("EXPORT_S3_URL")
     if not url:
         return None
-    name, _slash, prefix = url[len(S3):].partition("/")
+    name, prefix = _in_store(url)
     return name, prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+
+def _in_store(stored_path: str) -> tuple[str, str]:
+    """The bucket and the rest of an ``s3://bucket/key`` address."""
+    name, _slash, key = stored_path[len(S3):].partition("/")
+    return name, key
 
 
 def _s3():
@@ -192,7 +198,7 @@ def content(job: ExportJob) -> bytes | str | BinaryIO:
         raise Conflict("export_not_ready")
     if job.stored_path and job.stored_path.startswith(S3):
         from botocore.exceptions import BotoCoreError, ClientError
-        name, key = job.stored_path[len(S3):].split("/", 1)
+        name, key = _in_store(job.stored_path)
         try:
             return _s3().get_object(Bucket=name, Key=key)["Body"]
         except (BotoCoreError, ClientError):   # gone from the store, or the store does not answer
@@ -210,7 +216,7 @@ def content(job: ExportJob) -> bytes | str | BinaryIO:
 def _drop_file(job: ExportJob) -> None:
     db.session.execute(delete(ExportFile).where(ExportFile.job_id == job.id))
     if job.stored_path and job.stored_path.startswith(S3):
-        name, key = job.stored_path[len(S3):].split("/", 1)
+        name, key = _in_store(job.stored_path)
         _s3().delete_object(Bucket=name, Key=key)   # a key already gone is no error in S3
     elif job.stored_path:
         try:

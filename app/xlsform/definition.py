@@ -231,6 +231,16 @@ class _Builder:
         return rows
 
 
+def row_key(sheet: str, record: dict[str, Any]) -> str:
+    """What names a row of a sheet across versions: a question's name, ``list/choice`` for a
+    choice, an indicator's or area's code."""
+    if sheet == "survey":
+        return record.get("name", "")
+    if sheet in ("choices", "external_choices"):
+        return f"{record.get('list_name', '')}/{record.get('name', '')}"
+    return record.get("code", "")
+
+
 def name_from_file(file_name: str) -> str:
     """A form_id made from a file's name, as pyxform takes it: ``Évaluation 2019 (v2).xlsx`` →
     ``Evaluation_2019_v2``; letters without an ASCII form are dropped."""
@@ -389,8 +399,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         b.error(sheet_names.get("settings", "settings"), None, "form_id", "bad_name", name=definition["form_id"])
 
     # choices (a name with a space can only be a single answer: a multiple answer is stored space-separated)
-    several = {normalise_type(record["type"])[1] for record in definition["survey"]
-               if record.get("type") and normalise_type(record["type"])[0] in ("select_multiple", "rank")}
+    typed = [normalise_type(record["type"]) for record in definition["survey"] if record.get("type")]
+    several = {list_name for base, list_name, _flag in typed if base in ("select_multiple", "rank")}
     lists: dict[str, dict[str, dict]] = defaultdict(dict)
     for key, choice in [("choices", c) for c in definition["choices"]] + [
             ("external_choices", c) for c in definition.get("external_choices", [])]:

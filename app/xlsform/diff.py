@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.xlsform.definition import row_key
+
 # Columns whose change alters what a response scores.
 SCORING = {"survey": {"score", "max_score", "indicator", "evidence"}, "choices": {"score"},
            "indicators": None, "areas": None}   # None: every column of the sheet
@@ -25,12 +27,7 @@ class Change:
 def _keyed(definition: dict[str, Any], sheet: str) -> dict[str, dict]:
     rows: dict[str, dict] = {}
     for record in definition.get(sheet, []):
-        if sheet == "survey":
-            key = record.get("name", "")
-        elif sheet == "choices":
-            key = f"{record.get('list_name', '')}/{record.get('name', '')}"
-        else:
-            key = record.get("code", "")
+        key = row_key(sheet, record)
         if key and key.strip("/"):
             rows.setdefault(key, record)
     return rows

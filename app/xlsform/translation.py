@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from openpyxl.utils import get_column_letter
 
 from app.languages import LANGUAGES
-from app.xlsform.definition import TRANSLATABLE, _split_header, language_code
+from app.xlsform.definition import TRANSLATABLE, _split_header, language_code, row_key
 from app.xlsform.issues import Issue
 from app.xlsform.workbook import Sheet
 
@@ -29,21 +30,14 @@ PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COLUMN_ORDER = ["label", "hint", "guidance_hint", "constraint_message", "required_message"]
 
 
-def _key(sheet: str, record: dict) -> str:
-    if sheet == "survey":
-        return record.get("name", "")
-    if sheet == "choices":
-        return f"{record.get('list_name', '')}/{record.get('name', '')}"
-    return record.get("code", "")
-
-
 def _texts(definition: dict[str, Any]):
     """(sheet, key, column, record) of every text the form has in some language, in form order."""
     for sheet in ("survey", "choices", "indicators", "areas"):
         for record in definition[sheet]:
+            key = row_key(sheet, record)
             for column in COLUMN_ORDER:
-                if column in TRANSLATABLE[sheet] and record.get(column) and _key(sheet, record):
-                    yield sheet, _key(sheet, record), column, record
+                if column in TRANSLATABLE[sheet] and record.get(column) and key:
+                    yield sheet, key, column, record
 
 
 def _spec(definition: dict[str, Any], code: str) -> str:
@@ -187,7 +181,6 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
 
 
 def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
     return get_column_letter(index + 1)
 
 

@@ -160,7 +160,6 @@ class _SavedValues(WorkSheetParser):
 
 def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
     title = worksheet.title
-    headers: list[str] | None = None
     sheet = Sheet(title, [])
     formulas: list[tuple[int, str]] = []
     for row_number, row in _rows(worksheet):   # the cells as written, not the stated dimensions
@@ -185,20 +184,23 @@ def _read_sheet(worksheet, warnings: list[Issue]) -> Sheet:
                 raise DefinitionError([Issue(title, row_number, get_column_letter(column), "cell_too_long",
                                              {"limit": MAX_CELL_CHARS})])
             values[column] = text
-        if headers is None:
-            width = max(values)
-            headers = [values.get(c, "").strip() for c in range(1, width + 1)]
-            sheet.headers = headers
-            sheet.header_row = row_number
-            continue
-        width = max(len(headers), max(values))
-        line = [values.get(c, "") for c in range(1, width + 1)]
-        if any(v.strip() for v in line):
-            sheet.rows.append((row_number, line))
+        _add_row(sheet, row_number, values)
     if formulas:
         warnings.append(Issue(title, formulas[0][0], formulas[0][1], "formula_value_used", {"count": len(formulas)},
                               warning=True))
     return sheet
+
+
+def _add_row(sheet: Sheet, number: int, values: dict[int, str]) -> None:
+    """The first row with cells holds the headers; a later row with some text is a row, as
+    wide as the headers or its last cell."""
+    if not sheet.headers:
+        sheet.headers = [values.get(c, "").strip() for c in range(1, max(values) + 1)]
+        sheet.header_row = number
+        return
+    line = [values.get(c, "") for c in range(1, max(len(sheet.headers), max(values)) + 1)]
+    if any(v.strip() for v in line):
+        sheet.rows.append((number, line))
 
 
 def write_workbook(sheets: list[Sheet]) -> bytes:
@@ -287,7 +289,6 @@ def _read_ods(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[s
 def _sheet_of(title: str, rows: list[list]) -> Sheet:
     """Rows of values as a Sheet: the first row with something in it holds the headers."""
     sheet = Sheet(title, [])
-    headers: list[str] | None = None
     for number, row in enumerate(rows, start=1):
         values = {}
         for column, value in enumerate(row, start=1):
@@ -297,13 +298,6 @@ def _sheet_of(title: str, rows: list[list]) -> Sheet:
                                              {"limit": MAX_CELL_CHARS})])
             if text != "":
                 values[column] = text
-        if not values:
-            continue
-        if headers is None:
-            headers = [values.get(c, "").strip() for c in range(1, max(values) + 1)]
-            sheet.headers, sheet.header_row = headers, number
-            continue
-        line = [values.get(c, "") for c in range(1, max(len(headers), max(values)) + 1)]
-        if any(v.strip() for v in line):
-            sheet.rows.append((number, line))
+        if values:
+            _add_row(sheet, number, values)
     return sheet
