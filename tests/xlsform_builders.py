@@ -99,17 +99,20 @@ def stated_million_rows() -> bytes:
     return buffer.getvalue()
 
 
-def malformed_xml() -> bytes:
-    """A workbook whose worksheet is not well-formed XML."""
-    source = zipfile.ZipFile(io.BytesIO(minimal()))
+def rewritten(data: bytes, member: str, old: bytes, new: bytes) -> bytes:
+    """The workbook ``data`` with ``old`` replaced by ``new`` in one of its zip members."""
+    source = zipfile.ZipFile(io.BytesIO(data))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
         for item in source.infolist():
             content = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                content = content.replace(b"</sheetData>", b"<row><c></sheetData>")
-            out.writestr(item, content)
+            out.writestr(item, content.replace(old, new) if item.filename == member else content)
     return buffer.getvalue()
+
+
+def malformed_xml() -> bytes:
+    """A workbook whose worksheet is not well-formed XML."""
+    return rewritten(minimal(), "xl/worksheets/sheet1.xml", b"</sheetData>", b"<row><c></sheetData>")
 
 
 def calculations(rows: list[list]) -> bytes:

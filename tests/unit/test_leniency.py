@@ -217,18 +217,12 @@ def test_choice_names_and_indexed_repeats_in_calculations():
 
 def test_a_macro_content_type_without_macros_is_read():
     import zipfile
-    from tests.xlsform_builders import minimal
-    good = zipfile.ZipFile(io.BytesIO(minimal()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in good.infolist():
-            data = good.read(item)
-            if item.filename == "[Content_Types].xml":
-                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
-            out.writestr(item, data)
-    assert b"macroEnabled" in zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("[Content_Types].xml")
-    definition, issues = check(buffer.getvalue())
+    from tests.xlsform_builders import minimal, rewritten
+    data = rewritten(minimal(), "[Content_Types].xml",
+                     b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                     b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+    assert b"macroEnabled" in zipfile.ZipFile(io.BytesIO(data)).read("[Content_Types].xml")
+    definition, issues = check(data)
     assert not [i for i in issues if not i.warning], issues
     assert [row["name"] for row in definition["survey"]] == ["q1"]
 

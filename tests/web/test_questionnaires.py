@@ -15,6 +15,13 @@ def _upload(client, token, data: bytes, name="form.xlsx"):
                        content_type="multipart/form-data")
 
 
+def _uploaded(client, token, data: bytes, name: str) -> int:
+    """Upload a questionnaire that is stored; the id of the version it became."""
+    response = _upload(client, token, data, name)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
 def _count(app, model):
     with app.app_context():
         return db.session.scalar(select(func.count(model.id)))
@@ -170,11 +177,9 @@ def _changed_sample(rescored: bool = False) -> bytes:
 def test_a_draft_can_be_discarded_after_a_confirmation_and_a_published_version_cannot(app, client, demo, auth):
     auth.login("admin@example.org")
     token = auth.token("/questionnaires/")
-    first = _upload(client, token, sample_xlsx(), "sample.xlsx")
-    first_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    first_id = _uploaded(client, token, sample_xlsx(), "sample.xlsx")
     client.post(f"/questionnaires/versions/{first_id}/publish", data={"csrf_token": token, "confirm": "yes"})
-    draft = _upload(client, token, _changed_sample(), "sample-2.xlsx")
-    draft_id = int(draft.headers["Location"].rsplit("/", 1)[1])
+    draft_id = _uploaded(client, token, _changed_sample(), "sample-2.xlsx")
     page = client.get(f"/questionnaires/versions/{draft_id}").get_data(as_text=True)
     assert f"/questionnaires/versions/{draft_id}/discard" in page
     asked = client.get(f"/questionnaires/versions/{draft_id}/discard")
@@ -198,8 +203,7 @@ def test_a_draft_can_be_discarded_after_a_confirmation_and_a_published_version_c
 def test_discarding_the_only_version_removes_the_questionnaire(app, client, demo, auth):
     auth.login("admin@example.org")
     token = auth.token("/questionnaires/")
-    draft = _upload(client, token, sample_xlsx(), "sample.xlsx")
-    draft_id = int(draft.headers["Location"].rsplit("/", 1)[1])
+    draft_id = _uploaded(client, token, sample_xlsx(), "sample.xlsx")
     client.post(f"/questionnaires/versions/{draft_id}/discard", data={"csrf_token": token, "confirm": "yes"})
     with app.app_context():
         assert not db.session.scalars(select(Questionnaire).where(Questionnaire.form_id == "sample_monitoring")).all()
@@ -209,7 +213,7 @@ def test_discarding_the_only_version_removes_the_questionnaire(app, client, demo
 def test_the_preview_shows_each_page_as_a_respondent_sees_it_in_any_of_its_languages(app, client, demo, auth):
     auth.login("admin@example.org")
     token = auth.token("/questionnaires/")
-    version_id = int(_upload(client, token, sample_xlsx(), "sample.xlsx").headers["Location"].rsplit("/", 1)[1])
+    version_id = _uploaded(client, token, sample_xlsx(), "sample.xlsx")
     assert f"/questionnaires/versions/{version_id}/preview/1" in client.get(
         f"/questionnaires/versions/{version_id}").get_data(as_text=True)
     english = client.get(f"/questionnaires/versions/{version_id}/preview/1")
@@ -238,14 +242,13 @@ def questionnaires_pages(app, version_id):
 def test_a_new_version_shows_what_changed_since_the_one_before(app, client, demo, auth):
     auth.login("admin@example.org")
     token = auth.token("/questionnaires/")
-    first = int(_upload(client, token, sample_xlsx(), "sample.xlsx").headers["Location"].rsplit("/", 1)[1])
+    first = _uploaded(client, token, sample_xlsx(), "sample.xlsx")
     assert "Changes since version" not in client.get(f"/questionnaires/versions/{first}").get_data(as_text=True)
-    second = int(_upload(client, token, _changed_sample(), "sample-2.xlsx").headers["Location"].rsplit("/", 1)[1])
+    second = _uploaded(client, token, _changed_sample(), "sample-2.xlsx")
     page = client.get(f"/questionnaires/versions/{second}").get_data(as_text=True)
     assert "Changes since version 1" in page and "Changed: title" in page
     assert "alter how responses are scored" not in page   # a new title scores nothing differently
-    third = int(_upload(client, token, _changed_sample(rescored=True), "sample-3.xlsx").headers["Location"]
-                .rsplit("/", 1)[1])
+    third = _uploaded(client, token, _changed_sample(rescored=True), "sample-3.xlsx")
     page = client.get(f"/questionnaires/versions/{third}").get_data(as_text=True)
     assert "Changes since version 2" in page and "Changed: score" in page and "changes scores" in page
     assert "alter how responses are scored" in page
