@@ -77,3 +77,20 @@ EXPORT_KEEP_HOURS = 24
 EXPORT_DIRECTORY = None
 EXPORT_S3_URL = None        # s3://bucket/prefix: finished exports in an S3-compatible store (boto3)
 EXPORT_S3_ENDPOINT = None   # the store's URL when it is not Amazon S3 (MinIO, Ceph, Garage…)
+
+# Evidence documents, the answers to image, audio, video and file questions: at most
+# EVIDENCE_MAX_BYTES each, with an extension EVIDENCE_TYPES allows for the question's type (and
+# content that is what the extension says). Kept in the database by default, or in
+# EVIDENCE_DIRECTORY (a directory all nodes share, never inside app/static), or in an
+# S3-compatible store when EVIDENCE_S3_URL names a bucket (s3://bucket/prefix).
+# MATRICA_EVIDENCE_TYPES__file="pdf docx" changes one list.
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_TYPES = {
+    "image": "jpg jpeg png gif webp",
+    "audio": "mp3 m4a ogg oga opus wav",
+    "video": "mp4 m4v mov webm ogv",
+    "file": "pdf doc docx odt rtf txt csv xls xlsx ods ppt pptx odp jpg jpeg png",
+}
+EVIDENCE_DIRECTORY = None
+EVIDENCE_S3_URL = None
+EVIDENCE_S3_ENDPOINT = None

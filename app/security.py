@@ -26,7 +26,7 @@ CSP = "; ".join([
 ])
 
 
-# Set on every response unless a view set its own (none does today).
+# Set on every response unless a view set its own (an uploaded evidence file does).
 _ALWAYS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),

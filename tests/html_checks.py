@@ -68,3 +68,16 @@ def _context(text: str, parser) -> str:
         return text.splitlines()[line - 1].strip()[:200]
     except (IndexError, TypeError):
         return ""
+
+
+def parse(text: str):
+    """A page as an ElementTree element, to select from (``.find(".//input[@name='a:x']")``)."""
+    return html5lib.parse(text, namespaceHTMLElements=False)
+
+
+def by_id(tree, ident: str):
+    return tree.find(f".//*[@id='{ident}']")
+
+
+def text_of(element) -> str:
+    return " ".join("".join(element.itertext()).split()) if element is not None else ""

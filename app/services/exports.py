@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 from app.extensions import db
 from app.models import ExportFile, ExportJob, ExportState, User
 from app.models._base import utcnow
-from app.services import audit
+from app.services import audit, file_store
 from app.services.errors import Conflict, NotFound
 from app.services.settings import setting
 
@@ -142,7 +142,7 @@ def finish(job: ExportJob, path: str, filename: str, media_type: str, rows: int)
         name, prefix = bucket
         key = f"{prefix}export-{job.id}-{os.urandom(8).hex()}{Path(filename).suffix}"
         _s3().upload_file(path, name, key, ExtraArgs={"ContentType": media_type})
-        job.stored_path = f"{S3}{name}/{key}"
+        job.stored_path = f"{file_store.S3}{name}/{key}"
     elif directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         stored = Path(directory) / f"export-{job.id}-{os.urandom(8).hex()}{Path(filename).suffix}"
@@ -170,35 +170,21 @@ def fail(job_id: int, code: str) -> None:
 
 # -- files ----------------------------------------------------------------------------
 
-S3 = "s3://"
-
-
 def _bucket() -> tuple[str, str] | None:
-    """The bucket and key prefix ``EXPORT_S3_URL`` names, or None."""
-    url = setting("EXPORT_S3_URL")
-    if not url:
-        return None
-    name, prefix = _in_store(url)
-    return name, prefix.strip("/") + "/" if prefix.strip("/") else ""
-
-
-def _in_store(stored_path: str) -> tuple[str, str]:
-    """The bucket and the rest of an ``s3://bucket/key`` address."""
-    name, _slash, key = stored_path[len(S3):].partition("/")
-    return name, key
+    return file_store.bucket(setting("EXPORT_S3_URL"))
 
 
 def _s3():
-    import boto3   # only when a store is configured (pip install 'matrica[s3]')
-    return boto3.client("s3", endpoint_url=setting("EXPORT_S3_ENDPOINT") or None)
+    return file_store.client(setting("EXPORT_S3_ENDPOINT"))
+
 
 def content(job: ExportJob) -> bytes | str | BinaryIO:
     """The finished file: its bytes, the path of the shared copy, or a stream from the store."""
     if expired(job) or job.state != ExportState.DONE:
         raise Conflict("export_not_ready")
-    if job.stored_path and job.stored_path.startswith(S3):
+    if job.stored_path and job.stored_path.startswith(file_store.S3):
         from botocore.exceptions import BotoCoreError, ClientError
-        name, key = _in_store(job.stored_path)
+        name, key = file_store.in_store(job.stored_path)
         try:
             return _s3().get_object(Bucket=name, Key=key)["Body"]
         except (BotoCoreError, ClientError):   # gone from the store, or the store does not answer
@@ -215,8 +201,8 @@ def content(job: ExportJob) -> bytes | str | BinaryIO:
 
 def _drop_file(job: ExportJob) -> None:
     db.session.execute(delete(ExportFile).where(ExportFile.job_id == job.id))
-    if job.stored_path and job.stored_path.startswith(S3):
-        name, key = _in_store(job.stored_path)
+    if job.stored_path and job.stored_path.startswith(file_store.S3):
+        name, key = file_store.in_store(job.stored_path)
         _s3().delete_object(Bucket=name, Key=key)   # a key already gone is no error in S3
     elif job.stored_path:
         try:

@@ -13,7 +13,7 @@ from operator import itemgetter
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Answer, Country, Cycle, Institution, Response, ResponseStatus
+from app.models import Answer, Country, Cycle, EvidenceFile, Institution, Response, ResponseStatus
 from app.services.scope import scoped
 
 BATCH = 2000   # rows fetched from the cursor at a time
@@ -41,9 +41,11 @@ def count(user, cycle: Cycle, country_id: int | None = None) -> int:
     return db.session.scalar(select(func.count()).select_from(_in_scope(user, cycle, country_id).subquery()))
 
 
-def responses(user, cycle: Cycle, country_id: int | None = None) -> Iterator[RawResponse]:
+def responses(user, cycle: Cycle, country_id: int | None = None, files: bool = False) -> Iterator[RawResponse]:
     """Every response in scope, by id, each with its answers (empty answers left out): two
-    ordered scans read side by side, the responses and their answers."""
+    ordered scans read side by side, the responses and their answers. ``files``: the
+    questionnaire has file questions, whose answers are given as the names the files were
+    uploaded with."""
     in_scope = _in_scope(user, cycle, country_id)
     connection = db.session.connection()   # Core rows: the ORM's per-row work would double the read
     found = connection.execute(
@@ -51,9 +53,15 @@ def responses(user, cycle: Cycle, country_id: int | None = None) -> Iterator[Raw
                Response.updated_at)
         .join(Institution, Response.institution_id == Institution.id).join(Country, Institution.country_id == Country.id)
         .where(Response.id.in_(in_scope)).order_by(Response.id).execution_options(yield_per=BATCH))
+    value = Answer.value
+    if files:
+        value = func.coalesce(EvidenceFile.original, Answer.value)
+    answers_query = select(Answer.response_id, Answer.path, value)
+    if files:
+        answers_query = answers_query.outerjoin(EvidenceFile, (EvidenceFile.response_id == Answer.response_id)
+                                                & (EvidenceFile.name == Answer.value))
     answers = connection.execute(
-        select(Answer.response_id, Answer.path, Answer.value)
-        .where(Answer.response_id.in_(in_scope), Answer.value.is_not(None), Answer.value != "")
+        answers_query.where(Answer.response_id.in_(in_scope), Answer.value.is_not(None), Answer.value != "")
         .order_by(Answer.response_id, Answer.path).execution_options(yield_per=BATCH))
     grouped = groupby(answers, key=itemgetter(0))
     pending = next(grouped, None)

@@ -18,12 +18,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import db, execute
 from app.models import AuditEvent, CycleStatus, Response, ResponseStatus, User
 from app.models._base import utcnow
-from app.services import answer_store, audit, questionnaires, scores
+from app.services import answer_store, audit, evidence as evidence_files, questionnaires, scores
 from app.services.answer_store import Head, Stored
 from app.services.errors import Conflict
 from app.services.scope import Access
 from app.xlsform.compiled import CompiledForm, Node, UnusableDefinition, inside
 from app.xlsform.state import FormState, Index, Problem, node_path, parse_path, repeat_chain
+from app.xlsform.definition import FILE_TYPES
 from app.xlsform.values import MAX_EVIDENCE, InputError, parse_input
 
 EDITABLE = (ResponseStatus.DRAFT, ResponseStatus.RETURNED)
@@ -81,12 +82,14 @@ class Outcome:
     theirs_by: str | None = None     # … and who saved it
     version: int = 0                 # the answer's version after this
     previous: str = ""               # the value stored before (saved, unchanged)
+    upload: evidence_files.Checked | None = None   # a file question: the upload to keep once saved
 
 
 @dataclass
 class Submitted:
-    """One question as posted: raw value (list for multi-selects), evidence, base version."""
-    raw: str | list[str] | None
+    """One question as posted: raw value (list for multi-selects, an upload for a file
+    question), evidence, base version."""
+    raw: str | list[str] | evidence_files.Upload | None
     evidence: str | None = None
     version: int | None = None
 
@@ -201,15 +204,23 @@ def _check(loaded: Loaded, submitted: dict[str, Submitted]) -> tuple[dict[str, O
     targets = {path: target(loaded, path) for path in submitted}
     for path, item in submitted.items():
         node, _index = targets[path]
+        upload = None
         try:
-            value = parse_input(loaded.form, node, item.raw)
+            if isinstance(item.raw, evidence_files.Upload):
+                upload = evidence_files.check(node.type, item.raw)
+                value = upload.name
+            elif node.type in FILE_TYPES and item.raw and item.raw != _stored(loaded, path):
+                raise InputError("unknown_file")   # only an upload, or the file already answered
+            else:
+                value = parse_input(loaded.form, node, item.raw)
             evidence = _clean_evidence(item.evidence)
         except InputError as error:
-            outcomes[path] = Outcome(path, "invalid", error.code, error.params,
-                                     value=item.raw if isinstance(item.raw, str) else " ".join(item.raw or []))
+            shown = item.raw if isinstance(item.raw, str) else "" if isinstance(
+                item.raw, evidence_files.Upload) else " ".join(item.raw or [])
+            outcomes[path] = Outcome(path, "invalid", error.code, error.params, value=shown)
             continue
         parsed[path] = value
-        outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence)
+        outcomes[path] = Outcome(path, "pending", value=value, evidence=evidence, upload=upload)
     if not parsed:
         return outcomes, None
     trial = loaded.state_with(parsed, {p: o.evidence for p, o in outcomes.items()
@@ -219,6 +230,11 @@ def _check(loaded: Loaded, submitted: dict[str, Submitted]) -> tuple[dict[str, O
         if trial.is_relevant(path) and trial.check_value(node, index, value):
             outcomes[path].status, outcomes[path].code = "invalid", "constraint"
     return outcomes, trial
+
+
+def _stored(loaded: Loaded, path: str) -> str:
+    answer = loaded.answers.get(path)
+    return answer.value if answer is not None else ""
 
 
 def _write(actor: User, loaded: Loaded, outcome: Outcome, base_version: int | None) -> Outcome:
@@ -277,6 +293,8 @@ def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -
         return Saved(outcomes)
     for path, outcome in outcomes.items():
         _write(actor, loaded, outcome, submitted[path].version)
+        if outcome.upload is not None and outcome.status == "saved":
+            evidence_files.keep(actor, loaded.id, outcome.upload)
     saved = Saved(outcomes, trial)
     if not saved.rejected:
         loaded.evaluated = trial   # the loaded response now shows what was saved

@@ -8,13 +8,15 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_decimal, ngettext
 
 from app.models import ThreadKind
+from app.services import evidence as evidence_files
 from app.services import scores
 from app.services.scores import IndicatorResult
 from app.services.responses import Loaded, Outcome
 from app.xlsform.compiled import Node
+from app.xlsform.definition import FILE_TYPES
 from app.xlsform.expressions import to_string
 from app.xlsform.state import Index, node_path
 
@@ -52,19 +54,69 @@ class QuestionView:
     outcome: Outcome | None = None
     display: str = ""          # calculated value or read-only answer, shown as text
     threads: list = field(default_factory=list)   # review comments on this answer
+    file: FileView | None = None   # a file question's uploaded document
 
     @property
     def kind(self) -> str:
         return self.node.type
 
     @property
+    def is_file(self) -> bool:
+        return self.node.type in FILE_TYPES
+
+    @property
+    def accept(self) -> str:
+        return evidence_files.accept(self.node.type)
+
+    @property
+    def limits(self) -> str:
+        return _("Accepted: %(types)s. At most %(size)s MB.",
+                 types=", ".join(f".{ext}" for ext in evidence_files.extensions(self.node.type)),
+                 size=format_decimal(round(evidence_files.max_bytes() / (1024 * 1024), 1)))
+
+    @property
     def described_by(self) -> str:
         ids = []
         if self.hint:
             ids.append(f"{self.id}-hint")
+        if self.is_file:
+            ids.append(f"{self.id}-limits")
         if self.error:
             ids.append(f"{self.id}-error")
         return " ".join(ids)
+
+
+@dataclass(frozen=True)
+class FileView:
+    """An uploaded document as a question shows it: its name as uploaded, its size, a link
+    (built when asked for: a workbook written by a worker shows the name only)."""
+    original: str
+    size: str
+    response_id: int
+    name: str
+
+    @property
+    def url(self) -> str:
+        return url_for("responses.evidence_file", response_id=self.response_id, name=self.name)
+
+
+def file_view(response_id: int, name: str, row=None) -> FileView | None:
+    """The uploaded file ``name`` of the response (None when it holds no such file)."""
+    row = row if row is not None else evidence_files.find(response_id, name)
+    if row is None:
+        return None
+    return FileView(row.original, file_size(row.size), response_id, row.name)
+
+
+def files_of(loaded: Loaded) -> dict[str, FileView]:
+    """Every file uploaded to the response (the current answers' and earlier ones), by stored name."""
+    return {name: file_view(loaded.id, name, row) for name, row in evidence_files.files(loaded.id).items()}
+
+
+def file_size(size: int) -> str:
+    if size < 1024 * 1024:
+        return _("%(size)s kB", size=format_decimal(max(1, round(size / 1024))))
+    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
 
 
 def text_of(loaded: Loaded, texts: dict[str, str], language: str, node: Node | None = None,
@@ -102,6 +154,14 @@ def input_error(code: str, params: tuple = ()) -> str:
         "latitude_range": lambda: _("A latitude is from -90 to 90."),
         "longitude_range": lambda: _("A longitude is from -180 to 180."),
         "evidence_required": lambda: _("Name the evidence (means of verification) for this answer."),
+        "file_empty": lambda: _("The file is empty. Choose the document again."),
+        "file_too_large": lambda: _("The file is too large: at most %(size)s MB.", size=params[0]),
+        "file_type_refused": lambda: _("This kind of file is not accepted here. Accepted: %(types)s.",
+                                       types=params[0]),
+        "file_content_mismatch": lambda: _("The file's content is not what its name says (.%(extension)s). "
+                                           "Save it again in that format, or choose another file.",
+                                           extension=params[0]),
+        "unknown_file": lambda: _("Choose a file to upload."),
     }
     make = messages.get(code)
     return make() if make else _("This answer cannot be saved.")
@@ -151,7 +211,10 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     state = loaded.state
     path = node_path(node, index)
     answer = loaded.answers.get(path)
-    value = state.answer(path) if posted is None else (" ".join(posted) if isinstance(posted, list) else posted)
+    if posted is None or node.type in FILE_TYPES:   # a file chosen but refused was not kept: the stored one shows
+        value = state.answer(path)
+    else:
+        value = " ".join(posted) if isinstance(posted, list) else posted
     view = QuestionView(
         node=node, index=index, path=path, id=html_id(path),
         label=text_of(loaded, node.label, language, node, index),
@@ -165,6 +228,8 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     )
     if node.list_name:
         view.choices = [(c.name, text_of(loaded, c.label, language)) for c in state.choices(node, index)]
+    if node.type in FILE_TYPES and value:
+        view.file = file_view(loaded.id, value)
     if node.type == "calculate" or not view.editable:
         view.display = _display(loaded, node, path, value, language)
     return view
@@ -191,6 +256,9 @@ def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -
         return "" if text == "NaN" else text
     if node.list_name:
         return ", ".join(loaded.form.choice_label(node.list_name, item, language) for item in value.split())
+    if node.type in FILE_TYPES and value:
+        shown = file_view(loaded.id, value)
+        return shown.original if shown else value
     return value
 
 
@@ -267,5 +335,5 @@ def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[Indi
                          loaded.form.indicators[code].method, result) for code, result in results.items()]
 
 
-__all__ = ["IndicatorRow", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
+__all__ = ["FileView", "IndicatorRow", "file_size", "file_view", "files_of", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
            "attach_threads", "problem_message", "question", "text_of", "tree", "view_of"]

@@ -21,6 +21,8 @@ class Line:
     what: str
     before: str
     after: str
+    before_url: str | None = None   # an uploaded file: where to open it
+    after_url: str | None = None
 
 
 def _actions() -> dict[str, str]:
@@ -48,15 +50,25 @@ def _actions() -> dict[str, str]:
 _STATUSES = {status.value: status for enum in (ResponseStatus, CycleStatus, VersionStatus) for status in enum}
 
 
-def line(event, form: CompiledForm | None = None, language: str = "en") -> Line:
+def line(event, form: CompiledForm | None = None, language: str = "en", files: dict | None = None) -> Line:
     """One event as a line of history; ``form``: the response's questionnaire, to name its
-    questions and choices."""
+    questions and choices; ``files``: its uploaded files (``FileView`` by stored name), to name
+    them as uploaded and link to them."""
     what = _actions().get(event.action, event.action)
     subject = _subject(event.field, form, language)
     if subject:
         what = _("%(action)s: %(subject)s", action=what, subject=subject)
     return Line(event.at, person(event.actor) if event.actor is not None else _("system"), what,
-                _value(event.old, event.field, form, language), _value(event.new, event.field, form, language))
+                *_values(event.old, event.new, event.field, form, language, files))
+
+
+def _values(before: str | None, after: str | None, field: str | None, form: CompiledForm | None, language: str,
+            files: dict | None) -> tuple[str, str, str | None, str | None]:
+    """Before and after as a person reads them, with a link for each that is an uploaded file."""
+    shown = [files[value] if files and value in files else None for value in (before, after)]
+    return (shown[0].original if shown[0] else _value(before, field, form, language),
+            shown[1].original if shown[1] else _value(after, field, form, language),
+            shown[0].url if shown[0] else None, shown[1].url if shown[1] else None)
 
 
 def _subject(field: str | None, form: CompiledForm | None, language: str) -> str:
@@ -88,7 +100,7 @@ def _value(value: str | None, field: str | None, form: CompiledForm | None, lang
     return value
 
 
-def answer_change(path: str, before: str, after: str, form: CompiledForm, language: str) -> Line:
+def answer_change(path: str, before: str, after: str, form: CompiledForm, language: str,
+                  files: dict | None = None) -> Line:
     """A changed answer as a line (no one and no time: what a diff of two submissions shows)."""
-    return Line(None, "", _subject(path, form, language) or path, _value(before, path, form, language),
-                _value(after, path, form, language))
+    return Line(None, "", _subject(path, form, language) or path, *_values(before, after, path, form, language, files))

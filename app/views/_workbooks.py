@@ -95,12 +95,13 @@ def institution(user, response: Response, language: str) -> sheets.Book:
                 _rating(as_reviewed.rating if as_reviewed else None), scored.reasons.get(code, ""),
                 "\n".join(comments)])
     answers = []
+    files = _form.files_of(loaded) if form.has_files else {}
     for node, index, path in loaded.state.input_paths():
         if node.chain:
             continue
         value = loaded.answers[path].value if path in loaded.answers else ""
         label = ", ".join(form.choice_label(node.list_name, item, language) for item in value.split()) \
-            if node.list_name else value
+            if node.list_name else files[value].original if value in files else value
         answers.append([path, form.text(node.label, language)[0], label, value if node.list_name else "",
                         loaded.answers[path].evidence if path in loaded.answers else ""])
     tables = [
@@ -269,7 +270,7 @@ def raw(user, cycle, language: str, target, *, labels: str | None = None, multip
     statuses = {status: status_label(status) for status in ResponseStatus}
     submissions = (raw_export.Submission(found.id, found.institution, found.country, statuses[found.status],
                                          _local(found.submitted_at), _local(found.updated_at), found.answers)
-                   for found in raw_data.responses(user, cycle, country_id))
+                   for found in raw_data.responses(user, cycle, country_id, files=form.has_files))
     written = raw_export.write(form, book, raw_export.Options(labels, multiple), words, submissions,
                                (lambda rows: progress(rows, total)) if progress is not None else None)
     if written != total:

@@ -2,8 +2,10 @@
 submit and history. Every lookup goes through the scoping function."""
 from __future__ import annotations
 
+import io
+
 from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, request,
-                   url_for)
+                   send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
@@ -11,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.i18n import current_language
 from app.models import Cycle, Response, ResponseStatus, ReviewAction
+from app.services import evidence as evidence_files
 from app.services import response_list, review
 from app.services import responses as service
 from app.services.errors import ServiceError
@@ -21,6 +24,7 @@ from app.views import review as review_views
 from app.views._messages import error_message
 from app.views._render import render
 from app.views.auth import signed_in
+from app.xlsform.definition import FILE_TYPES
 
 bp = Blueprint("responses", __name__, url_prefix="/responses")
 
@@ -152,8 +156,17 @@ def _submitted_for(loaded: service.Loaded, paths) -> dict[str, service.Submitted
     for node, _index, path in paths:
         if f"p:{path}" not in request.form or node.read_only is True:
             continue
-        raw = (request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank", "geopoint")
-               else request.form.get(f"a:{path}", ""))
+        if node.type in FILE_TYPES:
+            upload = request.files.get(f"a:{path}")
+            if upload is not None and upload.filename:
+                raw = evidence_files.Upload(upload.filename, evidence_files.read(upload.stream))
+            elif request.form.get(f"x:{path}"):
+                raw = ""   # "remove this file" ticked
+            else:   # no new file and none removed: the answer stays as it is
+                raw = loaded.answers[path].value if path in loaded.answers else ""
+        else:
+            raw = (request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank", "geopoint")
+                   else request.form.get(f"a:{path}", ""))
         evidence = request.form.get(f"e:{path}") if node.evidence in ("optional", "required-when-positive") else None
         try:
             version = int(request.form.get(f"v:{path}", "0") or 0)
@@ -329,11 +342,28 @@ def submit(response_id: int):
                   status=400 if (request.method == "POST" and problems) else 200)
 
 
+@bp.route("/<int:response_id>/files/<name>")
+@login_required
+def evidence_file(response_id: int, name: str):
+    """An uploaded evidence document, to whoever may read the response. Pictures, sound and
+    video open in the browser; other documents download. Nothing in it runs: the reply forbids
+    scripts and guessing its type."""
+    row, content = evidence_files.opened(signed_in(), response_id, name)
+    inline = row.media_type.split("/")[0] in ("image", "audio", "video")
+    source = content if isinstance(content, str) else io.BytesIO(content) if isinstance(content, bytes) else content
+    reply = send_file(source, mimetype=row.media_type, as_attachment=not inline, download_name=row.original,
+                      max_age=0, conditional=isinstance(content, str), etag=row.name.partition(".")[0])
+    reply.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    reply.headers["Cache-Control"] = "private, no-store"
+    return reply
+
+
 @bp.route("/<int:response_id>/history")
 @login_required
 def history(response_id: int):
     loaded = _load_for(response_id)
     path = request.args.get("path") or None
     language = current_language()
-    lines = [history_lines.line(event, loaded.form, language) for event in service.history(loaded.id, path)]
+    files = _form.files_of(loaded) if loaded.form.has_files else None
+    lines = [history_lines.line(event, loaded.form, language, files) for event in service.history(loaded.id, path)]
     return render("responses/history.html", response=loaded.response, lines=lines, path=path)

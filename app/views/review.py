@@ -98,7 +98,8 @@ def _changes(loaded, language: str):
     changes = review.changes_since_submission(loaded)
     if changes is None:
         return None
-    return [history.answer_change(c.path, c.before, c.after, loaded.form, language) for c in changes]
+    files = _form.files_of(loaded) if loaded.form.has_files else None
+    return [history.answer_change(c.path, c.before, c.after, loaded.form, language, files) for c in changes]
 
 
 def _may(user, response: Response, access: str) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from app.xlsform.definition import (DEFAULT_THRESHOLDS, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
+from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
                                     normalise_type, parse_thresholds)
 from app.xlsform.expressions import Expression, parse_or_broken
 
@@ -298,6 +298,11 @@ class CompiledForm:
         return dependents, indicators_of
 
     # -- queries ----------------------------------------------------------------------
+    @cached_property
+    def has_files(self) -> bool:
+        """Whether a question is answered with an uploaded file (its pages post multipart)."""
+        return any(node.type in FILE_TYPES for node in self.nodes)
+
     @cached_property
     def pages(self) -> list[Node]:
         """One page per top-level group; top-level questions between groups form their own page

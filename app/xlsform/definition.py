@@ -61,19 +61,22 @@ ALIASES = {
     "indicators": {"indicator": "code", "name": "code"},
     "areas": {"area": "code", "name": "code"},
 }
-REJECTED_COLUMNS = {"image", "audio", "video", "big-image", "trigger"}
+REJECTED_COLUMNS = {"trigger"}
+# Pictures, sound and video shown beside a question's text: the files are not in the upload.
+MEDIA_COLUMNS = {"image", "audio", "video", "big-image"}
 SHEET_NAMES = {"survey", "choices", "settings", "indicators", "areas", "external_choices"}
 
+# Questions answered with an uploaded document (evidence): the value is the file's stored name.
+FILE_TYPES = {"image", "audio", "video", "file"}
 QUESTION_TYPES = {"integer", "decimal", "range", "text", "note", "date", "time", "datetime", "calculate",
-                  "acknowledge", "hidden", "geopoint"}
+                  "acknowledge", "hidden", "geopoint"} | FILE_TYPES
 SELECT_TYPES = {"select_one", "select_multiple", "rank"}
 STRUCTURE_TYPES = {"begin_group", "end_group", "begin_repeat", "end_repeat"}
 # What a device fills in: a desk survey keeps the row (so the form goes back as it came) and
 # leaves the value empty; those with no meaning at a desk say so with a warning.
 DEVICE_METADATA = {"simserial", "subscriberid", "phonenumber", "audit"}
 METADATA_TYPES = {"start", "end", "today", "username", "email", "deviceid"} | DEVICE_METADATA
-UNSUPPORTED_TYPES = {"image", "audio", "video", "file",
-                     "background-audio", "background-geopoint", "start-geopoint", "xml-external",
+UNSUPPORTED_TYPES = {"background-audio", "background-geopoint", "start-geopoint", "xml-external",
                      "csv-external", "osm", "signature",
                      "annotate", "draw"}
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin repeat": "begin_repeat",
@@ -182,8 +185,12 @@ class _Builder:
                 continue
             column, language = _split_header(header, key)
             letter = get_column_letter(index + 1)
-            if column.startswith("media::") or column in REJECTED_COLUMNS:
+            if column in REJECTED_COLUMNS:
                 self.error(sheet.name, sheet.header_row, letter, "column_not_supported", column=header)
+                continue
+            if column.startswith("media::") or column in MEDIA_COLUMNS:
+                self.warn(sheet.name, sheet.header_row, letter, "media_not_shown", column=header)
+                result.append((index, header, None, header))   # kept as written, as other columns are
                 continue
             code = language_code(language) if language is not None else None
             if code is not None and named_language(language) and column in TRANSLATABLE.get(key, set()):

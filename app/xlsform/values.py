@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from app.xlsform.compiled import CompiledForm, Node
+from app.xlsform.definition import FILE_TYPES
 
 MAX_TEXT = 10_000
 MAX_EVIDENCE = 10_000
@@ -21,6 +22,7 @@ DECIMALS = 6           # a decimal answer's default digits after the point (para
 MAX_DECIMALS = 10
 _INTEGER = re.compile(r"^[+-]?\d{1,16}$")
 _DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+STORED_FILE = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{1,5}$")
 # Control characters other than tab and line breaks (C0, DEL, C1) and Unicode noncharacters:
 # never part of an answer (HTML, spreadsheets and PostgreSQL cannot hold them all).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
@@ -148,6 +150,10 @@ def parse_input(form: CompiledForm, node: Node, raw: str | list[str] | None) -> 
         return " ".join(items)
     if kind == "geopoint":
         return _geopoint(text)
+    if kind in FILE_TYPES:   # an uploaded file's stored name: <sha256>.<extension>
+        if not STORED_FILE.match(text):
+            raise InputError("unknown_file")
+        return text
     if kind == "acknowledge":
         if text not in ("OK", "ok", "1", "true", "yes"):
             raise InputError("not_acknowledged")

@@ -125,12 +125,31 @@ def test_old_and_alias_type_spellings_are_read_with_a_warning():
     assert questions["q2"].or_other and questions["device"].type == "deviceid"
 
 
-@pytest.mark.parametrize("spelling,base", [("add video prompt", "video"), ("photo", "image"), ("add audio prompt", "audio"),
-                                           ("signature", "signature")])
-def test_an_alias_of_a_type_without_a_desk_form_is_named_plainly(spelling, base):
+@pytest.mark.parametrize("spelling", ["signature", "draw", "background-audio"])
+def test_a_type_without_a_desk_form_is_named_plainly(spelling):
     data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
     errors = [i for i in check(data)[1] if not i.warning]
     assert [(i.code, i.params.get("type")) for i in errors] == [("type_not_supported", spelling)]
+
+
+@pytest.mark.parametrize("spelling,base", [("add video prompt", "video"), ("photo", "image"),
+                                           ("add audio prompt", "audio"), ("image", "image"), ("file", "file")])
+def test_media_questions_become_evidence_uploads(spelling, base):
+    data = workbook([["type", "name", "label"], [spelling, "q1", "One"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning]
+    assert CompiledForm(definition).by_name["q1"].type == base
+    spelled = [i.code for i in issues if i.code == "type_spelling"]
+    assert spelled == ([] if spelling == base else ["type_spelling"])
+
+
+def test_pictures_beside_question_texts_are_kept_with_a_warning_and_not_shown():
+    data = workbook([["type", "name", "label", "media::image", "image::English"], ["text", "a", "A", "a.png", "b.png"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning]
+    assert [(i.code, i.column) for i in issues if i.code == "media_not_shown"] == [("media_not_shown", "D"),
+                                                                                  ("media_not_shown", "E")]
+    assert definition["survey"][0]["extra"] == {"media::image": "a.png", "image::English": "b.png"}
 
 
 def test_language_columns_named_by_language_get_its_code_and_unknown_names_stay_languages_of_their_own():
