@@ -60,6 +60,8 @@ def describe(issue: Issue) -> str:
         "unknown_type": lambda: _("“%(type)s” is not an XLSForm type.", type=p["type"]),
         "unmatched_end": lambda: _("“%(type)s” has no matching begin.", type=p["type"]),
         "missing_name": lambda: _("A name is required."),
+        "name_made_unique": lambda: _("The name “%(name)s” is also used in row %(first)d, in another group; here it is kept as “%(unique)s”, and “${%(name)s}” cannot be used in expressions.", name=p["name"], first=p["first"], unique=p["unique"]),
+        "ambiguous_reference": lambda: _("“${%(name)s}” is ambiguous: more than one question has that name. Rename one of them.", name=p["name"]),
         "duplicate_name": lambda: _("The name “%(name)s” is already used in row %(first)d.", name=p["name"], first=p["first"]),
         "missing_list": lambda: _("“%(type)s” needs a choice list name.", type=p["type"]),
         "unknown_list": lambda: _("The choice list “%(list)s” is not on the choices sheet.", list=p["list"]),

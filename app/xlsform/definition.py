@@ -433,8 +433,11 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         if not choice.get("label"):   # as pyxform allows: the name is shown
             b.warn(list_sheet, row, col(key, "label"), "label_from_name", name=choice.get("name", ""))
 
-    # survey structure and names
+    # survey structure and names: unique within their group, as pyxform has them; a name met
+    # again in another group is made unique for Matrica (``group.name``) and cannot be referenced
     names: dict[str, int] = {}
+    parents: dict[str, tuple[str, ...]] = {}
+    ambiguous: set[str] = set()
     stack: list[tuple[str, int, str]] = []  # (kind, row, name)
     questions: list[dict] = []
     for record in definition["survey"]:
@@ -480,9 +483,19 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             continue
         if not NAME.match(name):
             b.error(survey_name, row, col("survey", "name"), "bad_name", name=name)
-        elif name in names:
+        elif name in names and parents[name] == tuple(n for _kind, _row, n in stack):
             b.error(survey_name, row, col("survey", "name"), "duplicate_name", name=name, first=names[name])
+        elif name in names:
+            unique = f"{stack[-1][2]}.{name}" if stack else f"{name}_{row}"
+            while unique in names:
+                unique = f"{unique}_{row}"
+            b.warn(survey_name, row, col("survey", "name"), "name_made_unique", name=name, first=names[name],
+                   unique=unique)
+            ambiguous.add(name)
+            record["written_name"], record["name"] = name, unique
+            name = unique
         names.setdefault(name, row)
+        parents.setdefault(name, tuple(n for _kind, _row, n in stack))
         if base in ("begin_group", "begin_repeat"):
             stack.append(("group" if base == "begin_group" else "repeat", row, name))
             if len(stack) > MAX_GROUP_DEPTH:
@@ -540,6 +553,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 continue
             for reference in sorted(expression.references - set(names)):
                 b.error(survey_name, record["row"], col("survey", column), "unknown_reference", name=reference)
+            for reference in sorted(expression.references & ambiguous):
+                b.error(survey_name, record["row"], col("survey", column), "ambiguous_reference", name=reference)
             if column == "calculation" and record.get("name"):
                 calc_refs[record["name"]] = set(expression.references)
     for cycle in _cycles(calc_refs):
@@ -547,7 +562,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         b.error(survey_name, first["row"], col("survey", "calculation"), "calculation_cycle",
                 names=" → ".join(cycle + [cycle[0]]))
 
-    _validate_scoring(definition, b, lists, names, col, counted)
+    _validate_scoring(definition, b, lists, names, col, counted, ambiguous)
     _validate_translations(definition, b, col)
 
 
@@ -646,7 +661,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[str, int]) -> None:
+def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[str, int],
+                      ambiguous: set[str]) -> None:
     sheet_names = definition["sheet_names"]
     survey_name = sheet_names.get("survey", "survey")
     ind_name = sheet_names.get("indicators", "indicators")
@@ -700,6 +716,8 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
                 continue
             for reference in sorted(expression.references - set(names)):
                 b.error(ind_name, row, col("indicators", column), "unknown_reference", name=reference)
+            for reference in sorted(expression.references & ambiguous):
+                b.error(ind_name, row, col("indicators", column), "ambiguous_reference", name=reference)
         if indicator.get("factor") and _number(indicator["factor"]) is None:
             b.error(ind_name, row, col("indicators", "factor"), "score_not_number", value=indicator["factor"])
         if indicator.get("upper") and _number(indicator["upper"]) is None:
@@ -810,6 +828,8 @@ def to_sheets(definition: dict[str, Any]) -> list[Sheet]:
                 if column in TRANSLATABLE.get(key, set()):
                     code = language_code(language) if language is not None else definition["plain_language"]
                     cells.append((record.get(column) or {}).get(code, ""))
+                elif column == "name" and record.get("written_name"):   # as written, not as made unique
+                    cells.append(record["written_name"])
                 elif column in KNOWN.get(key, set()):
                     cells.append(record.get(column, ""))
                 else:

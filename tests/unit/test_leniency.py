@@ -8,6 +8,7 @@ import xlsxwriter
 
 from app.services.questionnaires import check
 from app.xlsform.compiled import CompiledForm
+from app.xlsform.definition import to_sheets
 from tests.xlsform_builders import workbook
 
 
@@ -358,3 +359,29 @@ def test_an_opendocument_file_stating_a_huge_extent_is_refused_before_it_is_read
 def test_an_old_excel_file_is_refused_with_what_to_do():
     old = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024
     assert [i.code for i in check(old)[1]] == ["old_excel_format"]
+
+
+def test_a_name_repeated_in_another_group_is_made_unique_and_cannot_be_referenced():
+    data = workbook([["type", "name", "label", "relevant"],
+                     ["begin_group", "police", "Police", ""], ["integer", "cases", "Cases", ""], ["end_group", "", "", ""],
+                     ["begin_group", "courts", "Courts", ""], ["integer", "cases", "Cases", ""], ["end_group", "", "", ""],
+                     ["integer", "cases", "Cases in all", ""], ["text", "why", "Why", "${cases} > 0"]])
+    definition, issues = check(data)
+    assert [(i.code, i.row, i.params.get("unique")) for i in issues if i.code == "name_made_unique"] == [
+        ("name_made_unique", 6, "courts.cases"), ("name_made_unique", 8, "cases_8")]
+    assert [(i.code, i.row, i.column) for i in issues if not i.warning] == [("ambiguous_reference", 9, "D")]
+    fixed = workbook([["type", "name", "label"],
+                      ["begin_group", "police", "Police"], ["integer", "cases", "Cases"], ["end_group", "", ""],
+                      ["begin_group", "courts", "Courts"], ["integer", "cases", "Cases"], ["end_group", "", ""]])
+    definition, issues = check(fixed)
+    assert not [i for i in issues if not i.warning]
+    form = CompiledForm(definition)
+    assert [node.name for node in form.nodes if node.kind == "question"] == ["cases", "courts.cases"]
+    sheets = {sheet.name: sheet for sheet in to_sheets(definition)}
+    assert [cells[1] for _row, cells in sheets["survey"].rows] == ["police", "cases", "", "courts", "cases", ""]
+
+
+def test_a_name_repeated_in_the_same_group_is_still_an_error():
+    data = workbook([["type", "name", "label"], ["begin_group", "g", "G"], ["integer", "a", "A"], ["text", "a", "B"],
+                     ["end_group", "", ""]])
+    assert [(i.code, i.row) for i in check(data)[1] if not i.warning] == [("duplicate_name", 4)]
