@@ -40,6 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
 
+    _check_uploads(app)
+
     if int(app.config.get("PROXY_FIX") or 0) > 0:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
@@ -52,6 +54,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     cli.init_app(app)
     return app
+
+
+def _check_uploads(app: Flask) -> None:
+    """A request can carry the largest evidence document allowed; evidence is never kept where
+    the web server serves files to anyone."""
+    evidence = int(app.config.get("EVIDENCE_MAX_BYTES") or 0)
+    if (app.config.get("MAX_CONTENT_LENGTH") or 0) < evidence + 1024 * 1024:
+        app.config["MAX_CONTENT_LENGTH"] = evidence + 1024 * 1024
+    directory = app.config.get("EVIDENCE_DIRECTORY")
+    if directory and Path(directory).resolve().is_relative_to(Path(app.static_folder or "").resolve()):
+        raise RuntimeError(f"EVIDENCE_DIRECTORY ({directory}) is inside the folder of public files "
+                           f"({app.static_folder}); choose a directory outside it")
 
 
 def _instance_secret(app: Flask) -> str:

@@ -1,7 +1,7 @@
 """Readable, localised error pages (and fragments for HTMX requests)."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, get_template_attribute, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -20,6 +20,14 @@ def _messages() -> dict[int, tuple[str, str]]:
         429: (_("Too many attempts"), _("Too many attempts in a short time. Please wait a minute and try again.")),
         500: (_("Something went wrong"), _("An unexpected error happened. Nothing was saved. Please try again.")),
     }
+
+
+def _too_large_fragment():
+    text = _("Not saved: %(reason)s", reason=_messages()[413][1])
+    reply = make_response(get_template_attribute("_macros/form.html", "save_status")(text), 413)
+    reply.headers["HX-Retarget"] = "#save-status"
+    reply.headers["HX-Reswap"] = "outerHTML"
+    return reply
 
 
 def render_error(code: int, detail: str | None = None):
@@ -48,6 +56,8 @@ def init_app(app: Flask) -> None:
             return error
         # A view's own (localised) explanation, given as abort(code, text); not Werkzeug's English one.
         detail = error.description if error.description != type(error).description else None
+        if code == 413 and request.headers.get("HX-Request"):   # an autosaved file too large: said in the status line
+            return _too_large_fragment()
         return render_error(code, detail)
 
     @app.errorhandler(500)

@@ -109,6 +109,7 @@ def expression_reason(p: dict) -> str:
         "path_not_supported": lambda: _("XPath paths are not supported; refer to questions as ${name}"),
         "bare_name": lambda: _("“%(name)s” is neither a function nor a ${name} reference", name=p.get("name", "")),
         "unknown_function": lambda: _("unknown function “%(name)s”", name=p.get("name", "")),
+        "lookup_form": lambda: _("instance() is read only as a lookup in a choice list: instance('list')/root/item[name = ${question}]/label"),
         "function_not_supported": lambda: _("%(name)s() needs data from outside the form or a device's location, which a desk survey does not have", name=p.get("name", "")),
         "wrong_arity": lambda: _("%(name)s() does not take %(count)d arguments", name=p.get("name", ""), count=p.get("count", 0)),
         "too_many_arguments": lambda: _("too many arguments to %(name)s()", name=p.get("name", "")),

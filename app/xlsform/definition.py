@@ -555,6 +555,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 b.error(survey_name, record["row"], col("survey", column), "unknown_reference", name=reference)
             for reference in sorted(expression.references & ambiguous):
                 b.error(survey_name, record["row"], col("survey", column), "ambiguous_reference", name=reference)
+            for list_name in sorted(expression.lists - set(lists)):
+                b.error(survey_name, record["row"], col("survey", column), "unknown_list", list=list_name)
             if column == "calculation" and record.get("name"):
                 calc_refs[record["name"]] = set(expression.references)
     for cycle in _cycles(calc_refs):
@@ -718,6 +720,8 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
                 b.error(ind_name, row, col("indicators", column), "unknown_reference", name=reference)
             for reference in sorted(expression.references & ambiguous):
                 b.error(ind_name, row, col("indicators", column), "ambiguous_reference", name=reference)
+            for list_name in sorted(expression.lists - set(lists)):
+                b.error(ind_name, row, col("indicators", column), "unknown_list", list=list_name)
         if indicator.get("factor") and _number(indicator["factor"]) is None:
             b.error(ind_name, row, col("indicators", "factor"), "score_not_number", value=indicator["factor"])
         if indicator.get("upper") and _number(indicator["upper"]) is None:

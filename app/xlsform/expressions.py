@@ -160,11 +160,17 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][\w.:-]*(?<![.:-]))
 """, re.VERBOSE)
 _NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
+_INSTANCE = re.compile(r"instance\s*\(")
+# A lookup in a choice list, as pyxform writes it: instance('list')/root/item[name = ${x}]/label.
+# The predicate is one column compared with an expression (no ']' inside it).
+_LOOKUP = re.compile(r"""instance\s*\(\s*(?P<quote>['"])(?P<list>[^'"]+)(?P=quote)\s*\)\s*/\s*root\s*/\s*item\s*
+                         \[\s*(?P<key>[A-Za-z_][\w:.-]*)\s*=\s*(?P<value>[^\]]+?)\s*\]\s*/\s*(?P<column>[A-Za-z_][\w:.-]*)""",
+                     re.VERBOSE)
 
 
 # Functions that read data from outside the form (a CSV beside it, a server) or a device's
 # location: a desk survey has neither, so they are refused by name rather than as unknown.
-EXTERNAL_DATA = {"pulldata", "instance", "search", "area", "distance", "geofence"}
+EXTERNAL_DATA = {"pulldata", "search", "area", "distance", "geofence"}
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,13 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     position = 0
     while position < len(text):
+        lookup = _LOOKUP.match(text, position) if text.startswith("instance", position) else None
+        if lookup is not None:
+            tokens.append(Token("lookup", lookup.group(0), position))
+            position = lookup.end()
+            continue
+        if _INSTANCE.match(text, position):   # instance() in any other form
+            raise ExpressionError("lookup_form", position)
         match = _TOKEN.match(text, position)
         if match is None:
             if text[position] == "/":
@@ -214,6 +227,7 @@ class Expression:
     references: frozenset[str]
     uses_current: bool
     evaluate: Callable[[Context], Any] = field(compare=False, repr=False)
+    lists: frozenset[str] = frozenset()   # choice lists it looks up (instance('list')/root/item…)
 
     def __call__(self, context: Context) -> Any:
         return self.evaluate(context)
@@ -225,6 +239,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.references: set[str] = set()
+        self.lists: set[str] = set()
         self.uses_current = False
 
     def peek(self) -> Token:
@@ -275,6 +290,8 @@ class _Parser:
         if token.kind == "ref":
             self.references.add(token.text)
             return ("ref", token.text, token.position)
+        if token.kind == "lookup":
+            return self.lookup(token)
         if token.kind == "op" and token.text == ".":
             self.uses_current = True
             return ("current",)
@@ -293,6 +310,23 @@ class _Parser:
                 raise ExpressionError("bare_name", token.position, name=token.text)
             return self.call(token, depth)
         raise ExpressionError("unexpected_token", token.position, token=token.text or "end")
+
+    def lookup(self, token: Token) -> tuple:
+        """instance('list')/root/item[key = value]/column: the value is an expression of its own
+        (positions in its errors count from the start of the whole expression)."""
+        parts = _LOOKUP.match(token.text)
+        offset = token.position + parts.start("value")
+        try:
+            inner = _Parser(parts.group("value"))
+            value = inner.expression(0, 1)
+            if inner.peek().kind != "end":
+                raise ExpressionError("unexpected_token", inner.peek().position, token=inner.peek().text)
+        except ExpressionError as error:
+            raise ExpressionError(error.code, error.position + offset, **error.params) from None
+        self.references |= inner.references
+        self.uses_current |= inner.uses_current
+        self.lists.add(parts.group("list"))
+        return ("lookup", parts.group("list"), parts.group("key"), value, parts.group("column"))
 
     def call(self, name: Token, depth: int) -> tuple:
         function = FUNCTIONS.get(name.text)
@@ -336,7 +370,8 @@ def parse(text: str, choice_columns: bool = False) -> Expression:
         raise ExpressionError("too_long", MAX_LENGTH, limit=MAX_LENGTH)
     parser = _Parser(text, choice_columns)
     tree = parser.parse()
-    return Expression(text, tree, frozenset(parser.references), parser.uses_current, _guarded(_compile(tree)))
+    return Expression(text, tree, frozenset(parser.references), parser.uses_current, _guarded(_compile(tree)),
+                      frozenset(parser.lists))
 
 
 def parse_or_broken(text: str, choice_columns: bool = False) -> Expression:
@@ -456,6 +491,9 @@ def _compile(node: tuple) -> Callable[[Context], Any]:
         return lambda ctx: ctx.column(column)
     if kind == "parent":
         return lambda ctx: None
+    if kind == "lookup":
+        list_name, key, value, column = node[1], node[2], _compile(node[3]), node[4]
+        return lambda ctx: _list_item(ctx, list_name, key, to_string(value(ctx)), column)
     if kind == "pattern":
         pattern = node[1]
         return lambda ctx: pattern
@@ -736,6 +774,13 @@ def _choice_name(ctx, args, position):
     if reference is None or label is None:
         return ""
     return label(reference.group(1), to_string(args[0]).strip())
+
+
+def _list_item(ctx, list_name: str, key: str, value: str, column: str) -> Any:
+    """A column of the first choice of ``list_name`` whose ``key`` column holds ``value``
+    (``""`` when none does, or when the context knows no choices)."""
+    item = getattr(ctx, "list_item", None)
+    return item(list_name, key, value, column) if item is not None else ""
 
 
 def _indexed_repeat(ctx, args, position):

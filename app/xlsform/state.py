@@ -124,6 +124,22 @@ class _Context:
             return ""
         return form.choice_label(node.list_name, value, form.default_language) if value else ""
 
+    def list_item(self, list_name: str, key: str, value: str, column: str) -> Any:
+        """A column of the first choice of ``list_name`` whose ``key`` column holds ``value``:
+        its name, its label (in the form's default language), its score, or another column."""
+        form = self.state.form
+        for choice in form.choices.get(list_name, ()):
+            if (choice.name if key == "name" else choice.extra.get(key, "")) != value:
+                continue
+            if column == "name":
+                return choice.name
+            if column == "label" or column.startswith("label:"):
+                return form.choice_label(list_name, choice.name, form.default_language)
+            if column == "score":
+                return "" if choice.score is None else choice.score
+            return choice.extra.get(column, "")
+        return ""
+
     def column(self, name: str) -> Any:
         if self.choice is None:
             return ""

@@ -9,6 +9,7 @@ import xlsxwriter
 from app.services.questionnaires import check
 from app.xlsform.compiled import CompiledForm
 from app.xlsform.definition import to_sheets
+from app.xlsform.state import FormState
 from tests.xlsform_builders import workbook
 
 
@@ -385,3 +386,37 @@ def test_a_name_repeated_in_the_same_group_is_still_an_error():
     data = workbook([["type", "name", "label"], ["begin_group", "g", "G"], ["integer", "a", "A"], ["text", "a", "B"],
                      ["end_group", "", ""]])
     assert [(i.code, i.row) for i in check(data)[1] if not i.warning] == [("duplicate_name", 4)]
+
+
+LOOKUP_CHOICES = [["list_name", "name", "label", "score", "weight"],
+                  ["agencies", "police", "Police", "2", "0.5"], ["agencies", "ngo", "An NGO", "1", "0.25"]]
+
+
+def test_a_lookup_in_a_choice_list_reads_its_label_name_score_or_another_column():
+    data = workbook([["type", "name", "label", "calculation"],
+                     ["select_one agencies", "agency", "Agency", ""],
+                     ["calculate", "shown", "", "instance('agencies')/root/item[name = ${agency}]/label"],
+                     ["calculate", "weight", "", "instance(\"agencies\")/root/item[name=${agency}]/weight * 4"],
+                     ["calculate", "points", "", "instance('agencies')/root/item[ name = ${agency} ]/score + 1"],
+                     ["calculate", "back", "", "instance('agencies')/root/item[weight = '0.25']/name"]],
+                    LOOKUP_CHOICES)
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    state = FormState(CompiledForm(definition), {"agency": "police"}, {})
+    assert [state.value(name) for name in ("shown", "weight", "points", "back")] == ["Police", 2.0, 3.0, "ngo"]
+    nothing = FormState(CompiledForm(definition), {}, {})
+    assert nothing.value("shown") == ""
+
+
+@pytest.mark.parametrize("calculation,code,detail,position", [
+    ("instance('nowhere')/root/item[name = ${agency}]/label", "unknown_list", None, None),
+    ("count(instance('agencies')/root/item)", "expression_invalid", "lookup_form", 7),
+    ("instance('agencies')/root/item[name = ${nobody}]/label", "unknown_reference", None, None),
+    ("instance('agencies')/root/item[name = ${agency} +]/label", "expression_invalid", "unexpected_token", 50),
+])
+def test_a_lookup_that_cannot_be_read_is_a_located_error(calculation, code, detail, position):
+    data = workbook([["type", "name", "label", "calculation"], ["select_one agencies", "agency", "Agency", ""],
+                     ["calculate", "shown", "", calculation]], LOOKUP_CHOICES)
+    errors = [(i.code, i.row, i.column, i.params.get("detail"), i.params.get("position"))
+              for i in check(data)[1] if not i.warning]
+    assert errors == [(code, 3, "D", detail, position)]

@@ -232,3 +232,24 @@ def test_exports_name_the_files_as_uploaded(app, client, filled, runner, tmp_pat
     assert result.exit_code == 0, result.output
     cells = [value for sheet in load_workbook(book) for row in sheet.iter_rows(values_only=True) for value in row]
     assert "Protokol 2026.pdf" in cells and _stored(app, response_id) not in cells
+
+
+def test_a_request_over_the_size_bound_is_said_in_the_status_line_or_on_an_error_page(app, client, filled):
+    response_id, token = filled
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    data = {"path": "protocol", "page": "1", "p:protocol": "1", "v:protocol": "0",
+            "a:protocol": (io.BytesIO(PDF + b"0" * 5000), "big.pdf")}
+    refused = client.post(f"/responses/{response_id}/answer", data=data, content_type="multipart/form-data",
+                          headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert refused.status_code == 413 and refused.headers["HX-Retarget"] == "#save-status"
+    assert text_of(parse(refused.get_data(as_text=True))) == "Not saved: The file or form you sent is too large."
+    whole = _upload_page(client, response_id, token, content=PDF + b"0" * 5000)
+    assert whole.status_code == 413 and "The file or form you sent is too large." in whole.get_data(as_text=True)
+    assert _kept(app) == (0, 0)
+
+
+def test_evidence_is_never_kept_in_the_folder_of_public_files_and_a_request_can_carry_the_largest(make_app, app):
+    with pytest.raises(RuntimeError, match="EVIDENCE_DIRECTORY"):
+        make_app(EVIDENCE_DIRECTORY=str(Path(app.static_folder) / "uploads"))
+    larger = make_app(EVIDENCE_MAX_BYTES=40 * 1024 * 1024)
+    assert larger.config["MAX_CONTENT_LENGTH"] >= 40 * 1024 * 1024
