@@ -420,3 +420,22 @@ def test_a_lookup_that_cannot_be_read_is_a_located_error(calculation, code, deta
     errors = [(i.code, i.row, i.column, i.params.get("detail"), i.params.get("position"))
               for i in check(data)[1] if not i.warning]
     assert errors == [(code, 3, "D", detail, position)]
+
+
+def test_pyxform_converts_what_these_leniencies_read(tmp_path):
+    """The forms read above are XLSForm as pyxform has it, not Matrica's own dialect."""
+    from pyxform.xls2xform import convert
+    data = workbook([["type", "name", "label", "calculation", "media::image"],
+                     ["begin_group", "police", "Police", "", ""], ["integer", "cases", "Cases", "", "p.png"],
+                     ["end_group", "", "", "", ""],
+                     ["begin_group", "courts", "Courts", "", ""], ["integer", "cases", "Cases", "", ""],
+                     ["end_group", "", "", "", ""],
+                     ["select_one agencies", "agency", "Agency", "", ""],
+                     ["calculate", "shown", "", "instance('agencies')/root/item[name = ${agency}]/label", ""],
+                     ["file", "protocol", "Protocol", "", ""], ["image", "photo", "Photo", "", ""]],
+                    LOOKUP_CHOICES)
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(data)
+    assert "<h:html" in convert(xlsform=str(path), warnings=[]).xform
