@@ -4,7 +4,7 @@ from flask_wtf.file import FileField, FileRequired
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("XLSForm workbook (.xlsx)"), validators=[FileRequired()],
+    file = FileField(_l("XLSForm workbook (.xlsx, .xls or .ods)"), validators=[FileRequired()],
                      description=_l("Sheets survey, choices and settings, with Matrica's scoring columns and the "
                                     "indicators and areas sheets. A new upload of the same form_id becomes its next version."))
 

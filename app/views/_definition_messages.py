@@ -1,6 +1,7 @@
 """Localised text for the problems found in a questionnaire file."""
 from __future__ import annotations
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -12,7 +13,7 @@ def describe(issue: Issue) -> str:
     messages = {
         "not_a_workbook": lambda: _("This is not an Excel workbook (.xlsx)."),
         "corrupt_file": lambda: _("The file is damaged and cannot be opened."),
-        "old_excel_format": lambda: _("This is an old Excel file (.xls). Open it in Excel or LibreOffice, save it as .xlsx or .ods, and upload that."),
+        "sheet_too_large": lambda: _("The sheet holds more than %(limit)s cells; even a sheet Matrica ignores must be smaller. Delete what it does not need, or move it to another file.", limit=format_decimal(p["limit"])),
         "file_too_large": lambda: _("The file is larger than %(limit)d MB.", limit=p["limit_mb"]),
         "macros_not_allowed": lambda: _("Workbooks with macros (.xlsm) are not accepted. Save it as a plain .xlsx."),
         "zip_bomb": lambda: _("The file unpacks to far more data than a questionnaire holds; it was not opened."),

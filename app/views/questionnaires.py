@@ -27,6 +27,15 @@ from app.views._definition_messages import describe
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+XLS = "application/vnd.ms-excel"
+
+
+def _workbook_type(data: bytes) -> str:
+    """The media type of an uploaded questionnaire, by its first bytes (.xls, .ods or .xlsx)."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return XLS
+    return ODS if data[30:38] == b"mimetype" and ODS.encode() in data[:100] else XLSX
 
 
 def _listing():
@@ -216,7 +225,7 @@ def source(version_id: int):
     item = db.get_or_404(QuestionnaireVersion, version_id)
     if not item.source_file:
         abort(404)
-    return send_file(io.BytesIO(item.source_file), mimetype=XLSX, as_attachment=True,
+    return send_file(io.BytesIO(item.source_file), mimetype=_workbook_type(item.source_file), as_attachment=True,
                      download_name=questionnaires.safe_filename(item.source_filename or "",
                                                                 f"{item.questionnaire.form_id}.xlsx"))
 

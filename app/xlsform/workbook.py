@@ -52,7 +52,9 @@ def read_workbook(data: bytes, wanted: Callable[[str], bool] | None = None) -> t
     unreadable. A sheet ``wanted`` refuses is listed without its rows, and not parsed."""
     kind = _check_container(data)
     if kind == "ods":
-        return _read_ods(data, wanted)
+        return _read_with_calamine(data, wanted, _ods_extent(data))
+    if kind == "xls":
+        return _read_with_calamine(data, wanted, _xls_extent(data))
     with warnings.catch_warnings():   # openpyxl's notes on what it skips (data validation…) are not the user's
         warnings.simplefilter("ignore")
         return _read(data, wanted)
@@ -83,12 +85,12 @@ def _read(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[str, 
 
 
 def _check_container(data: bytes) -> str:
-    """The kind of workbook (``xlsx`` or ``ods``), once the file is known to be a sound zip of
-    the right shape; DefinitionError otherwise."""
+    """The kind of workbook (``xlsx``, ``ods`` or ``xls``), once the file is known to be a sound
+    zip of the right shape or an old Excel file; DefinitionError otherwise."""
     if len(data) > MAX_FILE_BYTES:
         raise DefinitionError([Issue(None, None, None, "file_too_large", {"limit_mb": MAX_FILE_BYTES // 1048576})])
-    if data.startswith(OLE2):   # .xls (and other old Office files): no safe reader here
-        raise DefinitionError([Issue(None, None, None, "old_excel_format", {})])
+    if data.startswith(OLE2):   # .xls: its cells are counted from the records before calamine reads it
+        return "xls"
     if not data.startswith(b"PK"):
         raise DefinitionError([Issue(None, None, None, "not_a_workbook", {"detail": "not a zip"})])
     try:
@@ -218,46 +220,124 @@ def write_workbook(sheets: list[Sheet]) -> bytes:
 
 # -- OpenDocument spreadsheets ------------------------------------------------------------
 
-def _ods_extent(content: bytes) -> dict[str, tuple[int, int, list[tuple[int, int]]]]:
+Extent = dict[str, tuple[int, int, list[tuple[int, int]]]]
+
+
+def _ods_extent(data: bytes) -> Extent:
     """Per sheet: the last row and column holding something, and the (row, column) of its
     formulas, read from ``content.xml`` with repeats counted but never expanded — so a file
     that states a million repeated rows costs nothing here, and is refused before a reader
     builds them."""
     from defusedxml.ElementTree import iterparse
-    extent: dict[str, tuple[int, int, list[tuple[int, int]]]] = {}
+    extent: Extent = {}
     sheet, row, last_row, last_column, formulas = None, 0, 0, 0, []
-    for event, element in iterparse(io.BytesIO(content), events=("start", "end")):
-        tag = element.tag
-        if event == "start" and tag == _TABLE + "table":
-            sheet, row, last_row, last_column, formulas = element.get(_TABLE + "name", ""), 0, 0, 0, []
-        elif event == "end" and tag == _TABLE + "table-row":
-            rows = int(element.get(_TABLE + "number-rows-repeated", "1") or 1)
-            column, filled = 0, 0
-            for cell in element:
-                if cell.tag not in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
-                    continue
-                columns = int(cell.get(_TABLE + "number-columns-repeated", "1") or 1)
-                if cell.get(_OFFICE + "value-type") or cell.find(_TEXT + "p") is not None:
-                    filled = column + columns
-                    if cell.get(_TABLE + "formula"):
-                        formulas.append((row + 1, column + 1))
-                column += columns
-            if filled:
-                last_row, last_column = row + rows, max(last_column, filled)
-            row += rows
-            element.clear()
-        elif event == "end" and tag == _TABLE + "table":
-            extent[sheet or ""] = (last_row, last_column, formulas)
-            element.clear()
+    try:
+        content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml")
+        for event, element in iterparse(io.BytesIO(content), events=("start", "end")):
+            tag = element.tag
+            if event == "start" and tag == _TABLE + "table":
+                sheet, row, last_row, last_column, formulas = element.get(_TABLE + "name", ""), 0, 0, 0, []
+            elif event == "end" and tag == _TABLE + "table-row":
+                rows = int(element.get(_TABLE + "number-rows-repeated", "1") or 1)
+                column, filled = 0, 0
+                for cell in element:
+                    if cell.tag not in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
+                        continue
+                    columns = int(cell.get(_TABLE + "number-columns-repeated", "1") or 1)
+                    if cell.get(_OFFICE + "value-type") or cell.find(_TEXT + "p") is not None:
+                        filled = column + columns
+                        if cell.get(_TABLE + "formula"):
+                            formulas.append((row + 1, column + 1))
+                    column += columns
+                if filled:
+                    last_row, last_column = row + rows, max(last_column, filled)
+                row += rows
+                element.clear()
+            elif event == "end" and tag == _TABLE + "table":
+                extent[sheet or ""] = (last_row, last_column, formulas)
+                element.clear()
+    except Exception as exc:   # malformed XML, or entities refused by defusedxml
+        raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
     return extent
 
 
-def _read_ods(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[str, Sheet], list[Issue]]:
-    from python_calamine import CalamineWorkbook
+# BIFF records of an .xls: the sheet list, a substream's start and end, and those holding cells
+# (their first two fields are the row and the column; MULRK and MULBLANK end with the last column).
+_BOUNDSHEET, _BOF, _EOF, _FORMULA = 0x0085, 0x0809, 0x000A, 0x0006
+_CELLS = {0x0006, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6}
+_CELL_RUNS = {0x00BD, 0x00BE}
+
+
+def _xls_extent(data: bytes) -> Extent:
+    """Per sheet of an .xls: the last row and column of any cell record, and the (row, column)
+    of its formulas — one pass over the records, so a file of a few kilobytes whose cells
+    reach row 65,536 and column 256 is refused before calamine builds every cell between
+    (about a gigabyte). Macros are refused as in .xlsx."""
+    import struct
+
+    import olefile
     try:
-        extent = _ods_extent(zipfile.ZipFile(io.BytesIO(data)).read("content.xml"))
-    except Exception as exc:   # malformed XML, or entities refused by defusedxml
+        with olefile.OleFileIO(io.BytesIO(data)) as container:
+            if container.exists("_VBA_PROJECT_CUR") or container.exists("_VBA_PROJECT"):
+                raise DefinitionError([Issue(None, None, None, "macros_not_allowed", {})])
+            name = "Workbook" if container.exists("Workbook") else "Book"
+            stream = container.openstream(name).read()
+    except DefinitionError:
+        raise
+    except Exception as exc:   # not a compound file, a damaged one, or one without a workbook
         raise DefinitionError([Issue(None, None, None, "corrupt_file", {"detail": type(exc).__name__})]) from None
+    names: dict[int, str] = {}   # a sheet's substream offset → its name
+    extent: Extent = {}
+    current: list | None = None
+    biff8 = True
+    position = 0
+    while position + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, position)
+        body = stream[position + 4:position + 4 + length]
+        if kind == _BOF and position == 0 and len(body) >= 2:
+            biff8 = struct.unpack_from("<H", body)[0] == 0x0600
+        elif kind == _BOUNDSHEET and len(body) >= 7:
+            offset = struct.unpack_from("<I", body)[0]
+            count = body[6]
+            if biff8 and len(body) >= 8:
+                wide = body[7] & 1
+                raw = body[8:8 + count * (2 if wide else 1)]
+                names[offset] = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+            else:
+                names[offset] = body[7:7 + count].decode("cp1252", "replace")
+        elif kind == _BOF and position in names:
+            current = [0, 0, []]
+            extent[names[position]] = current   # type: ignore[assignment]
+        elif kind == _EOF:
+            current = None
+        elif current is not None and kind in _CELLS and len(body) >= 4:
+            row, column = struct.unpack_from("<HH", body)
+            current[0], current[1] = max(current[0], row + 1), max(current[1], column + 1)
+            if kind == _FORMULA:
+                current[2].append((row + 1, column + 1))
+        elif current is not None and kind in _CELL_RUNS and len(body) >= 6:
+            row, _first = struct.unpack_from("<HH", body)
+            last = struct.unpack_from("<H", body, len(body) - 2)[0]
+            current[0], current[1] = max(current[0], row + 1), max(current[1], last + 1)
+        position += 4 + length
+    return {title: tuple(values) for title, values in extent.items()}   # type: ignore[misc]
+
+
+def _read_with_calamine(data: bytes, wanted: Callable[[str], bool] | None,
+                        extent: Extent) -> tuple[dict[str, Sheet], list[Issue]]:
+    """An .ods or .xls read by calamine, once ``extent`` shows every sheet small enough:
+    calamine builds every sheet when it opens a file, so even one Matrica ignores must fit
+    the cells a sheet may hold; one Matrica reads must fit its rows and columns."""
+    from python_calamine import CalamineWorkbook
+    for title, (last_row, last_column, _formulas) in extent.items():
+        if not title.startswith("_") and (wanted is None or wanted(title)):
+            if last_row > MAX_ROWS + 1:
+                raise DefinitionError([Issue(title, MAX_ROWS + 2, None, "too_many_rows", {"limit": MAX_ROWS})])
+            if last_column > MAX_COLUMNS:
+                raise DefinitionError([Issue(title, None, get_column_letter(MAX_COLUMNS + 1), "too_many_columns",
+                                             {"limit": MAX_COLUMNS})])
+        elif last_row * last_column > (MAX_ROWS + 1) * MAX_COLUMNS:
+            raise DefinitionError([Issue(title, None, None, "sheet_too_large", {"limit": (MAX_ROWS + 1) * MAX_COLUMNS})])
     sheets: dict[str, Sheet] = {}
     notes: list[Issue] = []
     try:
@@ -268,14 +348,9 @@ def _read_ods(data: bytes, wanted: Callable[[str], bool] | None) -> tuple[dict[s
             if wanted is not None and not wanted(title):
                 sheets[title] = Sheet(title, [])
                 continue
-            last_row, last_column, formulas = extent.get(title, (0, 0, []))
-            if last_row > MAX_ROWS + 1:
-                raise DefinitionError([Issue(title, MAX_ROWS + 2, None, "too_many_rows", {"limit": MAX_ROWS})])
-            if last_column > MAX_COLUMNS:
-                raise DefinitionError([Issue(title, None, get_column_letter(MAX_COLUMNS + 1), "too_many_columns",
-                                             {"limit": MAX_COLUMNS})])
             rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
             sheets[title] = _sheet_of(title, rows)
+            formulas = extent.get(title, (0, 0, []))[2]
             if formulas:
                 notes.append(Issue(title, formulas[0][0], get_column_letter(formulas[0][1]), "formula_value_used",
                                    {"count": len(formulas)}, warning=True))

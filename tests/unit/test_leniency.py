@@ -2,6 +2,7 @@
 formula cells, a form_id from the file name, typographic quotes in expressions, old and alias
 spellings of types; sheets Matrica does not read are not parsed at all."""
 import io
+from pathlib import Path
 
 import pytest
 import xlsxwriter
@@ -348,18 +349,53 @@ def test_an_opendocument_spreadsheet_is_read_like_a_workbook():
 
 
 @pytest.mark.parametrize("repeated,code", [({"survey": (1_000_000, 1)}, "too_many_rows"),
-                                           ({"survey": (1, 16_000)}, "too_many_columns")])
+                                           ({"survey": (1, 16_000)}, "too_many_columns"),
+                                           ({"_notes": (1_000_000, 100)}, "sheet_too_large"),   # ignored, yet built
+                                           ({"_notes": (5_000, 100)}, None)])
 def test_an_opendocument_file_stating_a_huge_extent_is_refused_before_it_is_read(repeated, code):
     from tests.xlsform_builders import ods
-    data = ods({"survey": [["type", "name", "label"], ["text", "q1", "One"]], "settings": [["form_id"], ["x"]]},
-               repeated=repeated)
+    data = ods({"survey": [["type", "name", "label"], ["text", "q1", "One"]], "settings": [["form_id"], ["x"]],
+                "_notes": [["a note"]]}, repeated=repeated)
     assert len(data) < 5000   # a few kilobytes that a reader would expand into millions of cells
-    assert [i.code for i in check(data)[1] if not i.warning] == [code]
+    assert [i.code for i in check(data)[1] if not i.warning] == ([code] if code else [])
 
 
-def test_an_old_excel_file_is_refused_with_what_to_do():
-    old = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024
-    assert [i.code for i in check(old)[1]] == ["old_excel_format"]
+XLS = Path(__file__).resolve().parents[1] / "data" / "xls"   # saved by LibreOffice from .xlsx files
+
+
+def test_an_old_excel_file_is_read_as_its_xlsx_twin():
+    from tests.xlsform_builders import sample_xlsx
+    old, issues = check((XLS / "sample.xls").read_bytes(), "sample.xls")
+    new, _issues = check(sample_xlsx(), "sample.xlsx")
+    assert not [i for i in issues if not i.warning]
+    assert old["survey"] == new["survey"] and old["choices"] == new["choices"]
+    assert old["indicators"] == new["indicators"] and old["form_id"] == new["form_id"]
+
+
+def test_an_old_excel_file_gives_its_formulas_saved_values_with_a_warning():
+    definition, issues = check((XLS / "formula.xls").read_bytes(), "formula.xls")
+    assert definition["settings"]["version"] == "3"
+    assert [(i.code, i.sheet, i.row, i.column) for i in issues if i.code == "formula_value_used"] == [
+        ("formula_value_used", "settings", 2, "B")]
+
+
+def test_an_old_excel_file_whose_cells_reach_far_is_refused_before_it_is_expanded():
+    """6 kB whose one cell at row 65,536 and column 256 would make calamine build 16 million
+    cells (over a gigabyte): counted from the records and refused first."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data = (XLS / "hostile.xls").read_bytes()
+    assert len(data) < 8000
+    errors = [(i.code, i.sheet) for i in check(data, "hostile.xls")[1] if not i.warning]
+    assert errors == [("sheet_too_large", "junk")]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024   # kB: nothing was built
+
+
+@pytest.mark.parametrize("data,code", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024, "corrupt_file"),   # the signature alone
+])
+def test_a_broken_old_excel_file_is_one_clear_error(data, code):
+    assert [i.code for i in check(data)[1]] == [code]
 
 
 def test_a_name_repeated_in_another_group_is_made_unique_and_cannot_be_referenced():

@@ -1,4 +1,5 @@
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -252,3 +253,21 @@ def test_a_new_version_shows_what_changed_since_the_one_before(app, client, demo
     page = client.get(f"/questionnaires/versions/{third}").get_data(as_text=True)
     assert "Changes since version 2" in page and "Changed: score" in page and "changes scores" in page
     assert "alter how responses are scored" in page
+
+
+def test_an_old_excel_questionnaire_is_uploaded_and_given_back_as_it_came(app, client, demo, auth):
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    data = (Path(__file__).resolve().parents[1] / "data" / "xls" / "sample.xls").read_bytes()
+    uploaded = _upload(client, token, data, "Monitoring 2019.xls")
+    assert uploaded.status_code == 302, uploaded.get_data(as_text=True)[:1000]
+    page = client.get(uploaded.headers["Location"]).get_data(as_text=True)
+    assert "Sample monitoring" in page and "Draft version" in page
+    with app.app_context():
+        version_id = db.session.scalars(select(QuestionnaireVersion.id).join(Questionnaire)
+                                        .where(Questionnaire.form_id == "sample_monitoring")).one()
+    original = client.get(f"/questionnaires/versions/{version_id}/upload.xlsx")
+    assert original.data == data and original.mimetype == "application/vnd.ms-excel"
+    assert "Monitoring 2019.xls" in original.headers["Content-Disposition"]
+    form = client.get("/questionnaires/").get_data(as_text=True)
+    assert "XLSForm workbook (.xlsx, .xls or .ods)" in form
