@@ -58,6 +58,8 @@ def _start_session(user) -> None:
 @login_manager.unauthorized_handler
 def _unauthorized():
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if htmx and request.method != "GET":   # an autosave: the page keeps what was typed and says so
+        return current_app.response_class(status=401)
     if htmx:
         response = current_app.response_class(status=401)
         response.headers["HX-Redirect"] = target

@@ -1,9 +1,10 @@
 """Home (per role), the language switcher and the user's own account."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func
 
 from app.extensions import db
@@ -46,6 +47,16 @@ def home():
 
 
 HOME_ROWS = 10   # the rest is one link away, on the list
+
+
+@bp.route("/session/token")
+def token():
+    """The session's current CSRF token, for a page whose own one went stale (its user signed in
+    again in another tab): its autosaves can then be sent again. Same-origin scripts only can
+    read it."""
+    reply = jsonify(token=generate_csrf(), signed_in=current_user.is_authenticated)
+    reply.headers["Cache-Control"] = "no-store"
+    return reply
 
 
 @bp.route("/language", methods=["POST"])

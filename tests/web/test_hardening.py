@@ -170,7 +170,10 @@ def test_a_cookie_replayed_after_sign_out_opens_nothing(app, client, auth, make_
     replayed = client.get(f"/responses/{response_id}")
     assert replayed.status_code == 302 and replayed.headers["Location"].startswith("/login")
     autosave = _autosave(client, response_id, "count", "6", token=token)
-    assert autosave.status_code == 401 and autosave.headers["HX-Redirect"].startswith("/login")
+    # The page is not swapped for a sign-in form: it keeps the typed value and says it is not saved.
+    assert autosave.status_code == 401 and "HX-Redirect" not in autosave.headers
+    polled = client.get(f"/responses/{response_id}", headers={"HX-Request": "true"})
+    assert polled.status_code == 401 and polled.headers["HX-Redirect"].startswith("/login")
     with app.app_context():
         assert db.session.scalars(select(Answer.value)).all() == ["5"]
 
@@ -358,3 +361,26 @@ def test_a_version_stored_before_the_limits_opens_as_a_clear_message(app, client
     client.post("/language", data={"language": "en", "csrf_token": auth.token()})
     page = client.get(f"/questionnaires/versions/{deep_id}")
     assert page.status_code == 200 and "goes beyond Matrica's limits" in page.get_data(as_text=True)
+
+
+def test_a_retried_save_that_had_landed_changes_nothing_and_writes_no_second_history_line(app, client, auth,
+                                                                                          make_response):
+    response_id = make_response("types")
+    auth.login("official.rs@example.org")
+    token = csrf_token(client, f"/responses/{response_id}/pages/1")
+    first = _autosave(client, response_id, "count", "5", token=token)
+    again = _autosave(client, response_id, "count", "5", token=token)   # its reply was lost: sent again, same base
+    assert first.status_code == 200 and again.status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(Answer.value)).all() == ["5"]
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "answer.save", AuditEvent.field == "count")) == 1
+
+
+def test_the_session_token_is_given_to_a_page_whose_own_went_stale(client, auth, demo):
+    anonymous = client.get("/session/token")
+    assert anonymous.status_code == 200 and anonymous.json["signed_in"] is False
+    assert anonymous.headers["Cache-Control"] == "no-store"
+    auth.login("official.rs@example.org")
+    signed = client.get("/session/token").json
+    assert signed["signed_in"] is True and signed["token"]
