@@ -9,7 +9,8 @@ from app.scoring import (AreaResult, IndicatorResult, aggregate, question_points
 from app.xlsform.compiled import CompiledForm, Node
 from app.xlsform.state import FormState, Index
 
-__all__ = ["AreaResult", "IndicatorResult", "areas", "country", "indicators", "needs_evidence", "rated"]
+__all__ = ["AreaResult", "IndicatorResult", "areas", "country", "evidence_asked", "indicators", "needs_evidence",
+           "rated"]
 
 
 def indicators(form: CompiledForm, state: FormState, codes: Iterable[str] | None = None) -> dict[str, IndicatorResult]:
@@ -26,6 +27,20 @@ def country(form: CompiledForm, responses: list[dict[str, IndicatorResult]]) -> 
     """The form's indicators over several responses of one country, each aggregated as its
     definition says."""
     return aggregate(form, responses)
+
+
+def evidence_asked(form: CompiledForm, state: FormState, node: Node, index: Index, path: str) -> bool:
+    """Whether the question asks for evidence as answered now: always when it is optional;
+    when it is required for a positive answer, once the answer scores above zero (or evidence
+    was already given, so it is never hidden)."""
+    if node.evidence == "optional":
+        return True
+    if node.evidence != "required-when-positive":
+        return False
+    if (state.evidence.get(path) or "").strip():
+        return True
+    points = question_points(form, state, node, index)
+    return points is not None and points[0] > 0
 
 
 def needs_evidence(form: CompiledForm, state: FormState, node: Node, index: Index, path: str) -> bool:

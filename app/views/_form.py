@@ -55,6 +55,7 @@ class QuestionView:
     display: str = ""          # calculated value or read-only answer, shown as text
     threads: list = field(default_factory=list)   # review comments on this answer
     file: FileView | None = None   # a file question's uploaded document
+    evidence_shown: bool = False   # the evidence box, where the answer asks for it
 
     @property
     def kind(self) -> str:
@@ -230,6 +231,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
         view.choices = [(c.name, text_of(loaded, c.label, language)) for c in state.choices(node, index)]
     if node.type in FILE_TYPES and value:
         view.file = file_view(loaded.id, value)
+    view.evidence_shown = bool(view.evidence) or scores.evidence_asked(loaded.form, state, node, index, path)
     if node.type == "calculate" or not view.editable:
         view.display = _display(loaded, node, path, value, language)
     return view
@@ -273,6 +275,11 @@ class NodeView:
     children: list[Any] = field(default_factory=list)      # NodeView | QuestionView
     instances: list[tuple[int, list[Any]]] = field(default_factory=list)  # repeats: (number, children)
     can_add: bool = False
+
+    @property
+    def level(self) -> int:
+        """Its heading's level: h2 under the page's h1, one deeper per group it sits in."""
+        return min(6, max(2, 1 + sum(1 for _ in self.node.ancestors())))
 
 
 def view_of(loaded: Loaded, node: Node, index: Index, language: str, errors: dict[str, str] | None = None,

@@ -6,6 +6,7 @@ import io
 
 from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, request,
                    send_file, url_for)
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
@@ -13,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.i18n import current_language
 from app.models import Cycle, Response, ResponseStatus, ReviewAction
+from app.models._base import utcnow
 from app.services import evidence as evidence_files
 from app.services import response_list, review
 from app.services import responses as service
@@ -164,6 +166,8 @@ def _submitted_for(loaded: service.Loaded, paths) -> dict[str, service.Submitted
                 raw = ""   # "remove this file" ticked
             else:   # no new file and none removed: the answer stays as it is
                 raw = loaded.answers[path].value if path in loaded.answers else ""
+        elif request.form.get("clear") == path:   # "Clear the answer" (a choice cannot be unticked)
+            raw = ""
         else:
             raw = (request.form.getlist(f"a:{path}") if node.type in ("select_multiple", "rank", "geopoint")
                    else request.form.get(f"a:{path}", ""))
@@ -204,7 +208,7 @@ def save_page(response_id: int, number: int):
         return _render_page(fresh, number, errors=errors, outcomes=outcomes, posted=posted, status=400,
                             message=_("Nothing was saved. Correct the answers marked below and save again."))
     action = request.form.get("repeat_action", "")
-    anchor = ""
+    anchor = _form.html_id(request.form["clear"]) if request.form.get("clear") in submitted else ""
     if action:
         verb, _sep, target = action.partition(":")
         try:
@@ -224,7 +228,7 @@ def save_page(response_id: int, number: int):
             flash(_status_message(getattr(exc, "code", "")), "error")
             return redirect(url_for("responses.page", response_id=response_id, number=number))
     db.session.commit()
-    if not action:
+    if not action and not anchor:
         flash(_("Your answers on this page are saved."), "success")
     target = request.form.get("go")
     next_number = number + 1 if target == "next" else number - 1 if target == "previous" else number
@@ -276,8 +280,7 @@ def autosave(response_id: int):
     error = _form.problem_message(loaded, node, saved_problem.code, language) \
         if saved_problem and saved_problem.code == "evidence_required" else None
     view = _form.question(loaded, node, index, language, error=error, outcome=outcome)
-    label = view.label.text
-    status_text = _("Saved: %(question)s", question=label) if outcome.status == "saved" else _("No change: %(question)s", question=label)
+    status_text = _("Saved ✓ %(time)s", time=format_time(utcnow(), "short")) if outcome.status == "saved" else None
     progress = pages = None
     if changes.sections is not None:
         progress, pages = loaded.state.progress(loaded.form.pages[number - 1]), _pages(loaded, set(changes.sections))

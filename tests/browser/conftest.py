@@ -83,7 +83,8 @@ AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "axe.m
 
 
 def serious_violations(page, base: str, paths, before_audit=None) -> list:
-    """Run axe-core on each page; the serious and critical violations, with where they are."""
+    """Run axe-core on each page; the serious and critical violations, and any heading that
+    skips a level (heading-order, a best practice axe rates moderate), with where they are."""
     problems = []
     for path in paths:
         page.goto(f"{base}{path}")
@@ -92,6 +93,6 @@ def serious_violations(page, base: str, paths, before_audit=None) -> list:
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         for violation in result["violations"]:
-            if violation["impact"] in ("serious", "critical"):
+            if violation["impact"] in ("serious", "critical") or violation["id"] == "heading-order":
                 problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
     return problems

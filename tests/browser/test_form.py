@@ -137,13 +137,13 @@ def test_without_javascript_a_section_saves_as_a_plain_form(app, live_server, no
     page.locator("#q-co_claims-input").fill("5")
     page.locator("#q-co_criminal_claim input[value='partially']").check()
     page.locator("#q-co_criminal_claim-evidence").fill("Kodi i Procedurës Penale, neni 61")
-    page.locator("button.primary", has_text="Ruaj këtë seksion").click()
+    page.get_by_role("button", name="Ruaj këtë seksion", exact=True).click()
     page.wait_for_load_state()
     assert "Përgjigjet tuaja në këtë faqe u ruajtën." in page.locator("#flash").inner_text()
     # The questions that depend on the claims appear after the save (no JavaScript to swap them in).
     assert page.locator("#q-co_awarded_cases").is_visible()
     page.locator("#q-co_awarded_cases-input").fill("9")
-    page.locator("button.primary", has_text="Ruaj këtë seksion").click()
+    page.get_by_role("button", name="Ruaj këtë seksion", exact=True).click()
     assert "Nuk mund të kalojë kërkesat e paraqitura." in page.locator("#q-co_awarded_cases-error").inner_text()
     with app.app_context():
         stored = {a.path: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))}

@@ -27,6 +27,15 @@ def _saves(app, response_id, path):
             AuditEvent.field == path, AuditEvent.action == "answer.save")).all())
 
 
+def _eventually(condition, seconds=10.0):
+    """Wait until ``condition()`` holds (a radio group saves once its choice has settled)."""
+    import time
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "never happened"
+        time.sleep(0.1)
+
+
 def test_offline_save_shows_the_failure_and_saves_when_the_connection_returns(app, live_server, page):
     page.allowed_errors = FAILED_REQUESTS
     response_id = _response_id(app, RS)
@@ -100,3 +109,33 @@ def test_signed_out_in_another_tab_the_value_is_kept_and_saved_after_signing_in(
     page.evaluate("window.dispatchEvent(new Event('focus'))")
     _wait_saved(page, "q-contact_name")
     assert _stored(app, response_id, "contact_name") == "Ana Petrović"
+
+
+def test_a_calmer_form(app, live_server, page):
+    """Arrowing through a radio group saves only where it settles; evidence is asked for once
+    the answer is positive; a choice can be cleared; Next is the main button."""
+    response_id = _response_id(app, RS)
+    _sign_in(page, live_server, "official.rs@example.org", "en")
+    page.goto(f"{live_server}/responses/{response_id}/pages/3")
+    assert page.locator(".form-actions button.primary").inner_text() == "Save and go to the next section"
+    box = page.locator("#q-id_nrm-evidence-box")
+    assert box.is_hidden()   # not asked for before a positive answer
+    first = page.locator("#q-id_nrm input[type=radio]").first
+    first.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    settled = page.locator("#q-id_nrm input[type=radio]:checked").get_attribute("value")
+    _wait_saved(page, "q-id_nrm")
+    page.wait_for_timeout(800)
+    assert _saves(app, response_id, "id_nrm") == 1 and _stored(app, response_id, "id_nrm") == settled
+    page.locator("#q-id_nrm input[value='yes']").check()
+    box.wait_for(state="visible")   # a positive answer asks for its evidence
+    _eventually(lambda: _stored(app, response_id, "id_nrm") == "yes")
+    assert page.locator("#q-id_nrm-feedback .saved").inner_text().startswith("Saved ✓")
+    page.locator("#q-id_nrm button.clear-choice").click()
+    page.wait_for_function("() => !document.querySelector('#q-id_nrm input[type=radio]:checked')")
+    _eventually(lambda: _stored(app, response_id, "id_nrm") == "")
+    box.wait_for(state="hidden")
+    size = page.locator("#q-id_nrm input[type=radio]").first.bounding_box()
+    assert size["width"] >= 24 and size["height"] >= 24

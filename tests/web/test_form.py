@@ -66,7 +66,8 @@ def test_every_question_type_is_rendered_accessibly(client, filler):
     assert 'id="q-fixed"' in page and 'name="a:fixed"' not in page  # read-only: shown, not editable
     assert 'name="a:secret"' not in page                           # hidden: not shown
     choices = client.get(f"/responses/{filler.response_id}/pages/2").get_data(as_text=True)
-    assert '<fieldset class="choices" role="radiogroup" aria-required="true">' in choices and "<legend>" in choices
+    assert re.search(r'<fieldset class="choices" role="radiogroup" hx-post="[^"]+"[^>]*hx-trigger="change delay:400ms"'
+                     r'[^>]* aria-required="true">', choices) and "<legend>" in choices   # saves once settled
     assert 'type="radio" id="q-sop-1" name="a:sop" value="yes"' in choices
     assert 'type="checkbox" id="q-agencies-1" name="a:agencies" value="police"' in choices
     assert '<select id="q-country-input" name="a:country"' in choices
@@ -82,7 +83,7 @@ def test_every_question_type_is_rendered_accessibly(client, filler):
 def test_autosave_stores_the_canonical_value(app, filler, path, raw, stored):
     response = filler.autosave(path, raw)
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert "Saved:" in response.get_data(as_text=True)
+    assert re.search(r"Saved ✓ \d{1,2}:\d{2}", response.get_data(as_text=True))
     assert _answers(app, filler.response_id)[path] == stored
 
 
@@ -349,10 +350,30 @@ def test_an_autosave_redraws_the_progress_only_when_it_can_change(filler):
     first = filler.autosave("comment", "One").get_data(as_text=True)
     assert 'id="page-progress"' in first and '<li id="page-nav-1" hx-swap-oob="true">' in first  # answered now
     again = filler.autosave("comment", "Two").get_data(as_text=True)
-    assert "Saved: Comment" in again
+    assert "Saved ✓" in again and "Comment" not in again   # a short status; the question is not read out again
     assert 'id="page-progress"' not in again and 'id="page-nav-' not in again  # still answered: the counts stand
     filler.autosave("count", "4")
     switching = filler.autosave("count", "0").get_data(as_text=True)  # answered before and after, but it
     assert 'id="page-progress"' in switching  # switches a note on and off: the counts are sent again
     cleared = filler.autosave("comment", "").get_data(as_text=True)
     assert 'id="page-progress"' in cleared
+
+
+def test_the_status_is_short_and_an_answer_left_as_it_was_says_nothing(filler):
+    saved = filler.autosave("comment", "One").get_data(as_text=True)
+    assert len(re.findall(r"Saved ✓ \d{1,2}:\d{2}", saved)) == 2   # on the question, and once in the live region
+    unchanged = filler.autosave("comment", "One").get_data(as_text=True)
+    assert "Saved" not in unchanged and "No change" not in unchanged
+
+
+def test_a_choice_can_be_cleared_without_javascript(app, client, filler):
+    filler.autosave("sop", "yes", page=2)
+    token = csrf_token(client, f"/responses/{filler.response_id}/pages/2")
+    with app.app_context():
+        version = db.session.scalars(select(Answer.version).where(Answer.path == "sop")).one()
+    cleared = client.post(f"/responses/{filler.response_id}/pages/2", data={
+        "csrf_token": token, "p:sop": "1", "v:sop": str(version), "a:sop": "yes", "clear": "sop"})
+    assert cleared.status_code == 302 and cleared.headers["Location"].endswith("#q-sop")
+    assert _answers(app, filler.response_id).get("sop", "") == ""
+    page = client.get(f"/responses/{filler.response_id}/pages/2").get_data(as_text=True)
+    assert not re.search(r'name="a:sop" value="yes"[^>]* checked', page)

@@ -25,7 +25,27 @@
   }
   document.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
-    if (root.matches && root.matches(".feedback[data-for]")) { sync(root); }
+    if (root.matches && root.matches(".feedback[data-for]")) { sync(root); showEvidence(root); }
+  });
+
+  // The evidence box shows where the answer asks for it (a positive answer), and always once
+  // something is written in it.
+  function showEvidence(feedback) {
+    var box = document.getElementById(feedback.getAttribute("data-for") + "-evidence-box");
+    if (!box) { return; }
+    var text = box.querySelector("textarea");
+    box.hidden = feedback.getAttribute("data-evidence") === "hidden" && !(text && text.value.trim());
+  }
+
+  // "Clear the answer" of a radio group: untick it and save, rather than send the whole page.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.clear-choice") : null;
+    if (!button || !window.htmx) { return; }
+    var radios = button.closest("fieldset").querySelectorAll("input[type=radio]");
+    if (!radios.length) { return; }
+    event.preventDefault();
+    radios.forEach(function (radio) { radio.checked = false; });
+    htmx.trigger(radios[0], "change");
   });
 
   // No silent loss: an autosave that does not land (no connection, the server failing, the
@@ -72,10 +92,6 @@
   function send(id) {
     var elt = failed.get(id);
     if (!elt || !document.body.contains(elt)) { failed.delete(id); return; }
-    if ((elt.type === "radio") && !elt.checked) {   // the choice that stands now
-      var chosen = elt.form && elt.form.querySelector("input[type=radio][name='" + elt.name + "']:checked");
-      if (chosen) { elt = chosen; }
-    }
     failed.delete(id);
     htmx.trigger(elt, "change");
   }
@@ -136,6 +152,10 @@
   document.addEventListener("submit", function () { failed.clear(); inFlight = 0; });   // the page itself is being saved
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".evidence[data-asked='false']").forEach(function (box) {
+      var text = box.querySelector("textarea");
+      box.hidden = !(text && text.value.trim());
+    });
     form = document.getElementById("page-form");
     if (form && !form.hasAttribute("data-retry")) { form = null; }   // a read-only page has nothing to save
   });
