@@ -53,7 +53,7 @@ class InstitutionForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[Length(max=200)])
+    name = StringField(_l("Full name"), validators=[Length(max=200)])
     locale = SelectField(_l("Language"), validators=[DataRequired()])
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     institution_id = SelectField(_l("Institution (for respondents)"), coerce=optional_int, validators=[Optional()])

@@ -192,6 +192,18 @@ def user_for_token(token: str, purpose: LinkPurpose) -> User:
     return user
 
 
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own password change: the current password is asked for; every session of
+    theirs ends (the caller opens a fresh one for the browser that asked)."""
+    if user.password_hash is None or not check_password_hash(user.password_hash, current):
+        raise AccountError("wrong_password")
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    audit.record(user, "user.password_change", user, "password", None, "(changed)")
+    db.session.flush()
+
+
 def set_password_with_token(token: str, purpose: LinkPurpose, password: str) -> User:
     user = user_for_token(token, purpose)
     check_password_rules(password)

@@ -38,7 +38,7 @@ def _actions() -> dict[str, str]:
         "user.role_add": _("Role added"), "user.role_remove": _("Role removed"),
         "user.activate": _("Account activated"), "user.deactivate": _("Account deactivated"),
         "user.reset_requested": _("Password reset asked for"), "user.invitation_used": _("Invitation used"),
-        "user.password_reset_used": _("Password reset"), "user.invitation_sent": _("Invitation link sent"),
+        "user.password_reset_used": _("Password reset"), "user.password_change": _("Password changed"), "user.invitation_sent": _("Invitation link sent"),
         "user.password_reset_sent": _("Password reset link sent"),
         "cycle.create": _("Cycle created"), "cycle.update": _("Cycle changed"), "cycle.status": _("Cycle status changed"),
         "questionnaire.create": _("Questionnaire created"),

@@ -6,6 +6,7 @@ def error_message(code: str) -> str:
     messages = {
         "password_too_short": _("The password is too short."),
         "password_too_long": _("The password is too long."),
+        "wrong_password": _("The current password is not correct."),
         "link_expired": _("This link has expired. Ask for a new one."),
         "link_invalid": _("This link is not valid. Check that you copied all of it, or ask for a new one."),
         "link_used": _("This link has already been used. Ask for a new one if you still need it."),

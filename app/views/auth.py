@@ -5,12 +5,14 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import RateLimitItem, parse_many
 
 from app.extensions import db, htmx, limiter, login_manager
+from app.languages import DEFAULT_LANGUAGE, LANGUAGES
 from app.forms.auth import LoginForm, PasswordRequestForm, SetPasswordForm
 from app.models._base import utcnow
 from app.services import audit, mail, users
@@ -48,7 +50,8 @@ def _load_user(ident: str):
     return user
 
 
-def _start_session(user) -> None:
+def start_session(user) -> None:
+    """Sign ``user`` in on this browser: a fresh session row, so it can be ended from anywhere."""
     login_user(user)
     opened_after = utcnow() - timedelta(seconds=int(current_app.config["SESSION_LIFETIME"]))
     session["sid"] = users.open_session(user, opened_after)
@@ -120,7 +123,7 @@ def login():
         if user is None:
             _count_failure(_login_email())
         else:
-            _start_session(user)
+            start_session(user)
             audit.record(user, "user.login", user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
@@ -155,9 +158,10 @@ def forgot_password():
             if mail.configured():
                 token = users.make_link_token(user, users.LinkPurpose.PASSWORD_RESET)
                 link = url_for("auth.reset_password", token=token, _external=True)
-                mail.send_in_background(user.email, _("Reset your Matrica password"),
-                                        _("Open this link to choose a new password (valid for two hours): %(link)s",
-                                          link=link))
+                with force_locale(LANGUAGES[user.locale if user.locale in LANGUAGES else DEFAULT_LANGUAGE][1]):
+                    subject = _("Reset your Matrica password")
+                    body = _("Open this link to choose a new password (valid for two hours): %(link)s", link=link)
+                mail.send_in_background(user.email, subject, body)
             audit.record(None, "user.reset_requested", user)
             db.session.commit()
         # The same answer whether or not the account exists.
@@ -171,6 +175,8 @@ def _password_from_link(purpose: users.LinkPurpose, token: str, template: str):
         user = users.user_for_token(token, purpose)
     except users.AccountError as exc:
         return render("auth/link_error.html", message=error_message(exc.code), status=400)
+    if user.locale in LANGUAGES and "language" not in session:   # the language chosen for them, not the browser's
+        session["language"] = g.language = user.locale
     form = SetPasswordForm()
     error = None
     if form.validate_on_submit():

@@ -8,14 +8,15 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func
 
 from app.extensions import db
-from app.forms.auth import ProfileForm
+from app.forms.auth import ChangePasswordForm, ProfileForm
 from app.i18n import LANGUAGES, normalise_language
 from app.models import Country, Institution, ResponseStatus
 from app.services import response_list, review
 from app.services import users
 from app.services.scope import scope_of, scoped
 from app.views._render import render, safe_next
-from app.views.auth import signed_in
+from app.views._messages import error_message
+from app.views.auth import signed_in, start_session
 
 bp = Blueprint("main", __name__)
 
@@ -76,10 +77,34 @@ def set_language():
 def account():
     user = users.account_of(current_user)
     form = ProfileForm(obj=user)
+    password_form = ChangePasswordForm(prefix="password")
     if form.validate_on_submit():
         users.update_profile(user, user, form.name.data or "", user.locale)
         db.session.commit()
         flash(_("Your details are saved."), "success")
         return redirect(url_for("main.account"))
-    return render("main/account.html", form=form, languages=LANGUAGES,
+    return render("main/account.html", form=form, password_form=password_form, languages=LANGUAGES,
                   status=400 if form.errors else 200)
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    """The user's own password: the current one is asked for; every other session ends and this
+    browser stays signed in."""
+    user = users.account_of(current_user)
+    form = ChangePasswordForm(prefix="password")
+    error = None
+    if form.validate_on_submit():
+        try:
+            users.change_password(user, form.current.data, form.password.data)
+        except users.AccountError as exc:
+            db.session.rollback()
+            error = error_message(exc.code)
+        else:
+            start_session(user)
+            db.session.commit()
+            flash(_("Your password is changed. You were signed out everywhere else."), "success")
+            return redirect(url_for("main.account"))
+    return render("main/account.html", form=ProfileForm(obj=user), password_form=form,
+                  password_error=error, languages=LANGUAGES, status=400)

@@ -114,6 +114,7 @@ def test_invitation_sets_a_password_once(app, client, demo, auth):
     path = _invite_link(client, auth)
     page = client.get(path)
     assert page.status_code == 200 and "new.person@example.org" in page.get_data(as_text=True)
+    assert '<html lang="sq">' in page.get_data(as_text=True)   # the language the admin chose for them
     token = csrf_token(client, path)
     short = client.post(path, data={"password": "short", "confirm": "short", "csrf_token": token})
     assert short.status_code == 400
@@ -124,7 +125,7 @@ def test_invitation_sets_a_password_once(app, client, demo, auth):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     reused = client.get(path)
     assert reused.status_code == 400
-    assert "already been used" in reused.get_data(as_text=True)
+    assert "Kjo lidhje është përdorur tashmë" in reused.get_data(as_text=True)
     with app.app_context():
         user = db.session.scalars(select(User).where(User.email == "new.person@example.org")).one()
         assert [r.role for r in user.roles] == [Role.REVIEWER]
@@ -173,3 +174,54 @@ def test_forgot_password_answers_the_same_for_unknown_addresses(client, demo):
     assert known.status_code == unknown.status_code == 200
     message = "If an active account uses this address"
     assert message in known.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+
+
+def test_a_user_changes_their_password_with_the_current_one(app, client, demo, auth):
+    other = app.test_client()
+    assert login(other, "official.rs@example.org").status_code == 302
+    auth.login("official.rs@example.org")
+    page = client.get("/account").get_data(as_text=True)
+    assert '<label for="name">Ime i prezime</label>' in page   # a person's name, not a thing's ("Naziv")
+    client.post("/language", data={"language": "en", "csrf_token": auth.token("/account")})
+    page = client.get("/account").get_data(as_text=True)
+    assert re.search(r'<label for="password-current">Current password</label>', page)
+    assert 'autocomplete="current-password"' in page and 'autocomplete="new-password"' in page
+    assert '<label for="name">Full name</label>' in page
+    token = auth.token("/account")
+    wrong = client.post("/account/password", data={"password-csrf_token": token, "password-current": "not-it",
+                                                   "password-password": "a-new-password", "password-confirm": "a-new-password"})
+    assert wrong.status_code == 400 and "The current password is not correct." in wrong.get_data(as_text=True)
+    changed = client.post("/account/password", data={
+        "password-csrf_token": token, "password-current": "matrica-demo",
+        "password-password": "a-new-password", "password-confirm": "a-new-password"}, follow_redirects=True)
+    assert changed.status_code == 200 and "Your password is changed" in changed.get_data(as_text=True)
+    assert client.get("/account").status_code == 200          # this browser stays signed in
+    assert other.get("/account").status_code == 302           # every other session ended
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert login(client, "official.rs@example.org", "matrica-demo").status_code != 302
+    assert login(client, "official.rs@example.org", "a-new-password").status_code == 302
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == "official.rs@example.org")).one()
+        assert db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity_id == str(user.id), AuditEvent.action == "user.password_change")).all() == [
+            "user.password_change"]
+
+
+def test_links_and_their_mails_are_in_the_invitees_language(app, client, demo, auth, monkeypatch):
+    from app.services import mail
+    sent = []
+    monkeypatch.setattr(mail, "configured", lambda: True)
+    monkeypatch.setattr(mail, "send", lambda to, subject, body: sent.append((to, subject, body)) or True)
+    monkeypatch.setattr(mail, "send_in_background", lambda to, subject, body: sent.append((to, subject, body)))
+    auth.login("admin@example.org")
+    token = auth.token("/admin/users")
+    countries = re.findall(r'<option value="(\d+)">Serbia \(RS\)</option>', client.get("/admin/users").get_data(as_text=True))
+    client.post("/admin/users", data={"email": "nova@example.org", "name": "Nova", "locale": "sr_Cyrl",
+                                      "role": "reviewer", "country_id": countries[0], "institution_id": "",
+                                      "csrf_token": token})
+    assert sent and sent[0][0] == "nova@example.org" and "Matrica" in sent[0][1]
+    assert "Отворите" in sent[0][2] or "позван" in sent[0][2]   # Serbian Cyrillic, as chosen for her
+    auth.logout()
+    token = csrf_token(client, "/password/forgot")
+    client.post("/password/forgot", data={"email": "official.al@example.org", "csrf_token": token})
+    assert sent[-1][0] == "official.al@example.org" and sent[-1][1] != "Reset your Matrica password"   # in sq
