@@ -237,6 +237,31 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     return view
 
 
+def sections(loaded: Loaded, language: str) -> list[dict]:
+    """The response's relevant answers, section by section (what a reviewer reads, what an
+    official checks before submitting, what the printed copy holds)."""
+    result = []
+    for number, page in enumerate(loaded.form.pages, start=1):
+        views = [question(loaded, node, index, language) for node, index, _path in loaded.state.input_paths(page)]
+        views = [view for view in views if view.relevant]
+        if views:
+            label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
+            result.append({"number": number, "label": label, "questions": views})
+    return result
+
+
+def scorecard(loaded: Loaded, language: str) -> dict:
+    """The response's own indicator values and area scores, as its answers make them now."""
+    results = scores.indicators(loaded.form, loaded.state)
+    areas = scores.areas(loaded.form, results)
+    return {
+        "areas": [{"code": area.code, "label": text_of(loaded, area.label, language) if area.label else None,
+                   "result": areas.get(area.code)} for area in loaded.form.areas if area.code in areas],
+        "indicators": [IndicatorRow(code, text_of(loaded, indicator.label, language), indicator.method, results[code])
+                       for code, indicator in loaded.form.indicators.items()],
+    }
+
+
 def computation_problem(code: str) -> str:
     """Why a calculated value or an indicator is shown as "cannot be computed"."""
     reasons = {
@@ -343,4 +368,4 @@ def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[Indi
 
 
 __all__ = ["FileView", "IndicatorRow", "file_size", "file_view", "files_of", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
-           "attach_threads", "problem_message", "question", "text_of", "tree", "view_of"]
+           "attach_threads", "problem_message", "question", "scorecard", "sections", "text_of", "tree", "view_of"]

@@ -316,33 +316,68 @@ def _autosave_error(message: str, status: int):
 @bp.route("/<int:response_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(response_id: int):
+    """Review what will be submitted — the indicator scorecard and every answer, section by
+    section — or what is missing, grouped by section; then submit with a confirmation."""
     loaded = _load_for(response_id, "answer" if request.method == "POST" else "read")
     can_answer = _can_answer(loaded.response)
+    unconfirmed = False
     if request.method == "GET":
         problems = service.problems(loaded)
+    elif request.form.get("confirm") != "yes":
+        problems, unconfirmed = service.problems(loaded), True
     else:
         try:
             problems = review.submit(signed_in(), loaded, request.form.get("version", type=int))
-        except ServiceError as exc:
+        except ServiceError as exc:   # a second click, or a tab older than the last change
             db.session.rollback()
             flash(_status_message(exc.code), "error")
             return redirect(url_for("responses.show", response_id=response_id))
         if not problems:
             db.session.commit()
             notices.send(loaded.response, ReviewAction.SUBMIT)
-            flash(_("The response is submitted. It is read-only now, unless a reviewer returns it to you."), "success")
-            return redirect(url_for("responses.show", response_id=response_id))
+            return redirect(url_for("responses.receipt", response_id=response_id))
         db.session.rollback()
     language = current_language()
-    listed = []
+    pages = {item["number"]: item["label"] for item in _pages(loaded)}
+    grouped: dict[int, dict] = {}
     for problem in problems:
         number = loaded.form.page_of(problem.node)
         label = _form.question(loaded, problem.node, problem.index, language).label.text
-        listed.append({"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
-                       "url": url_for("responses.page", response_id=response_id, number=number,
-                                      _anchor=_form.html_id(problem.path))})
-    return render("responses/submit.html", response=loaded.response, problems=listed, can_answer=can_answer,
-                  status=400 if (request.method == "POST" and problems) else 200)
+        grouped.setdefault(number, {"number": number, "label": pages.get(number, ""), "items": []})["items"].append(
+            {"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
+             "url": url_for("responses.page", response_id=response_id, number=number,
+                            _anchor=_form.html_id(problem.path))})
+    ready = not problems and can_answer
+    return render("responses/submit.html", response=loaded.response, problems=len(problems),
+                  by_section=[grouped[number] for number in sorted(grouped)], can_answer=can_answer,
+                  unconfirmed=unconfirmed, sections=_form.sections(loaded, language) if ready else [],
+                  scorecard=_form.scorecard(loaded, language) if ready else None,
+                  status=400 if (request.method == "POST" and (problems or unconfirmed)) else 200)
+
+
+@bp.route("/<int:response_id>/receipt")
+@login_required
+def receipt(response_id: int):
+    """What was submitted, when and by whom: the official's proof of submission."""
+    response = get_scoped(signed_in(), Response, response_id, options=_WITH_VERSION)
+    if response.submitted_at is None:
+        abort(404)
+    loaded = _load_for(response_id)
+    language = current_language()
+    return render("responses/receipt.html", response=response, loaded=loaded,
+                  submitted=review.last_event(response.id, ReviewAction.SUBMIT),
+                  progress=loaded.state.progress(), scorecard=_form.scorecard(loaded, language))
+
+
+@bp.route("/<int:response_id>/print")
+@login_required
+def printable(response_id: int):
+    """The whole response on paper: its facts, scorecard and every answer (print CSS)."""
+    loaded = _load_for(response_id)
+    loaded.writable = False
+    language = current_language()
+    return render("responses/print.html", response=loaded.response, loaded=loaded,
+                  sections=_form.sections(loaded, language), scorecard=_form.scorecard(loaded, language))
 
 
 @bp.route("/<int:response_id>/files/<name>")

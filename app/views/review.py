@@ -66,14 +66,7 @@ def show(response_id: int):
     reviewed = review.reviewed_scores(response.id)
     own = scores.indicators(loaded.form, loaded.state)
     as_reviewed = review.with_reviewed(loaded.form, own, reviewed)
-    sections = []
-    for number, page in enumerate(loaded.form.pages, start=1):
-        questions = [_form.question(loaded, node, index, language)
-                     for node, index, _path in loaded.state.input_paths(page)]
-        questions = [q for q in questions if q.relevant]
-        if questions:
-            label = loaded.form.text(page.label, language)[0] if page.label else _("Questions")
-            sections.append({"number": number, "label": label, "questions": questions})
+    sections = _form.sections(loaded, language)
     indicators = []
     for code, indicator in loaded.form.indicators.items():
         indicators.append({"code": code, "label": _form.text_of(loaded, indicator.label, language),

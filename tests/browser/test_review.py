@@ -48,9 +48,10 @@ def test_submit_comment_return_resubmit_score_approve_and_read_the_sheets(app, l
     # The official submits.
     _sign_in(page, base, "official.rs@example.org")
     page.goto(f"{base}/responses/{response_id}/submit")
+    page.get_by_label("I confirm that these answers are complete").check()
     page.get_by_role("button", name="Submit the response").click()
-    page.wait_for_url(f"{base}/responses/{response_id}")
-    assert "Submitted on" in page.content()
+    page.wait_for_url(f"{base}/responses/{response_id}/receipt")
+    assert page.get_by_role("heading", name="Receipt of submission").is_visible()
     _sign_out(page)
     # The reviewer comments on a question and returns the response.
     _sign_in(page, base, "reviewer.rs@example.org")
@@ -81,8 +82,9 @@ def test_submit_comment_return_resubmit_score_approve_and_read_the_sheets(app, l
     page.locator("#q-q2 input[value='yes']").check()
     page.locator("#q-q2-feedback .saved").wait_for()
     page.goto(f"{base}/responses/{response_id}/submit")
+    page.get_by_label("I confirm that these answers are complete").check()
     page.get_by_role("button", name="Submit the response").click()
-    page.wait_for_url(f"{base}/responses/{response_id}")
+    page.wait_for_url(f"{base}/responses/{response_id}/receipt")
     _sign_out(page)
     # The reviewer sees what changed, scores P1 lower with a reason, and approves.
     _sign_in(page, base, "reviewer.rs@example.org")

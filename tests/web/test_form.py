@@ -272,8 +272,17 @@ def test_submit_lists_what_is_missing_then_locks(app, client, filler):
     assert refused.status_code == 400
     for path, value, page in [("count", "2", 1), ("sop", "no", 2), ("detail", "x", 3)]:
         filler.autosave(path, value, page=page)
-    ok = client.post(url, data={"csrf_token": filler.token})
-    assert ok.status_code == 302
+    ready = client.get(url).get_data(as_text=True)
+    assert "Indicator scorecard" in ready and '<dt><span>How many?</span></dt>' in ready   # what will be submitted
+    unconfirmed = client.post(url, data={"csrf_token": filler.token})
+    assert unconfirmed.status_code == 400 and "Tick the box to confirm" in unconfirmed.get_data(as_text=True)
+    ok = client.post(url, data={"csrf_token": filler.token, "confirm": "yes"})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith(f"/responses/{filler.response_id}/receipt")
+    receipt = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "Receipt of submission" in receipt and f"M-{filler.response_id}-" in receipt
+    assert client.post(url, data={"csrf_token": filler.token, "confirm": "yes"}).status_code == 302   # a second click
+    printed = client.get(f"/responses/{filler.response_id}/print").get_data(as_text=True)
+    assert "How many?" in printed and "Indicator scorecard" in printed
     with app.app_context():
         response = db.session.get(Response, filler.response_id)
         assert response.status == ResponseStatus.SUBMITTED

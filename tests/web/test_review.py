@@ -52,7 +52,8 @@ def submitted(app, client, auth, make_response):
         page = loaded.form.page_of(node)
         filler.autosave(path, value, page=page, evidence="Law 12/2020" if node.evidence else None)
     status, version = _status(app, response_id)
-    answer = client.post(f"/responses/{response_id}/submit", data={"csrf_token": filler.token, "version": version})
+    answer = client.post(f"/responses/{response_id}/submit", data={"csrf_token": filler.token, "version": version,
+                                                                      "confirm": "yes"})
     assert answer.status_code == 302, answer.get_data(as_text=True)[-2000:]
     assert _status(app, response_id)[0] == ResponseStatus.SUBMITTED
     auth.logout()
@@ -110,8 +111,8 @@ def test_return_needs_a_summary_then_the_respondent_edits_and_resubmits(app, cli
     home = client.get("/").get_data(as_text=True)
     assert "Returned to you for revision" in home and "Open comments" in home
     version = _status(app, submitted)[1]
-    assert client.post(f"/responses/{submitted}/submit", data={"csrf_token": auth.token(),
-                                                                "version": version}).status_code == 302
+    assert client.post(f"/responses/{submitted}/submit", data={"csrf_token": auth.token(), "version": version,
+                                                                "confirm": "yes"}).status_code == 302
     assert _status(app, submitted)[0] == ResponseStatus.SUBMITTED
     assert _count(app, ReviewEvent, response_id=submitted) == 3
 
@@ -240,7 +241,8 @@ def test_notices_go_out_in_the_recipients_language(app, client, auth, make_respo
         db.session.commit()
     auth.login("official.rs@example.org")
     version = _status(app, response_id)[1]
-    client.post(f"/responses/{response_id}/submit", data={"csrf_token": auth.token(), "version": version})
+    client.post(f"/responses/{response_id}/submit", data={"csrf_token": auth.token(), "version": version,
+                                                          "confirm": "yes"})
     auth.logout()
     auth.login("reviewer.rs@example.org")
     client.post(f"/review/{response_id}/return", data={"csrf_token": auth.token(), "summary": "More detail.",

@@ -126,7 +126,8 @@ def test_exact_status_per_role(app, client, auth, world, email, name, read, writ
     assert client.get(f"/responses/{response_id}").status_code == read
     assert client.get(f"/responses/{response_id}/history").status_code == read
     assert _autosave(client, response_id).status_code == write
-    submit = client.post(f"/responses/{response_id}/submit", data={"csrf_token": csrf_token(client, "/")})
+    submit = client.post(f"/responses/{response_id}/submit", data={"csrf_token": csrf_token(client, "/"),
+                                                                   "confirm": "yes"})
     assert submit.status_code == (404 if read == 404 else 403 if write == 403 else 400)   # 400: answers missing
 
 
