@@ -96,3 +96,19 @@ def serious_violations(page, base: str, paths, before_audit=None) -> list:
             if violation["impact"] in ("serious", "critical") or violation["id"] == "heading-order":
                 problems.append((path, violation["id"], [n["target"] for n in violation["nodes"]][:3]))
     return problems
+
+
+def choose_language(page, code: str) -> None:
+    """Pick the interface language in the header, as a person does: it applies as it is chosen
+    (the page reloads), unless it already is the language."""
+    select = page.locator("#language-select")
+    if select.input_value() == code:
+        return
+    button = page.locator(".language-switcher button")
+    if button.is_visible():   # without JavaScript: its Change button sends it
+        select.select_option(code)
+        button.click()
+    else:
+        with page.expect_navigation():
+            select.select_option(code)
+    page.wait_for_load_state()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Answer, Response, ResponseStatus, User
 from app.services import responses as service
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import choose_language, serious_violations
 
 pytestmark = pytest.mark.browser
 AL_INSTITUTION = "Zyra e Koordinatorit Kombëtar kundër Trafikimit"
@@ -21,9 +21,7 @@ def _sign_in(page, base, email, language=None):
     page.locator("form button.primary").click()
     page.wait_for_url(f"{base}/")
     if language:
-        page.locator("#language-select").select_option(language)
-        page.locator(".language-switcher button").click()
-        page.wait_for_load_state()
+        choose_language(page, language)
 
 
 def _autosaved(page, selector, value):

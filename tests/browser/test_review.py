@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Country, Response, ResponseStatus, User
 from app.services import responses, review
 from app.services.responses import Submitted
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import choose_language, serious_violations
 from tests.conftest import RS_INSTITUTION
 
 pytestmark = pytest.mark.browser
@@ -21,9 +21,7 @@ def _sign_in(page, base, email):
     page.locator("#password").fill("matrica-demo")
     page.locator("form button.primary").click()
     page.wait_for_url(f"{base}/")
-    page.locator("#language-select").select_option("en")
-    page.locator(".language-switcher button").click()
-    page.wait_for_load_state()
+    choose_language(page, "en")
 
 
 def _sign_out(page):

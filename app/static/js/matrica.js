@@ -1,6 +1,24 @@
 // Progressive enhancement only; every page works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // The header: a phone's menu opens and closes behind its button; the language applies as it
+  // is chosen (without JavaScript, its Change button sends it).
+  document.addEventListener("DOMContentLoaded", function () {
+    var header = document.querySelector(".site-header");
+    var button = header && header.querySelector(".menu-button");
+    if (button) {
+      button.addEventListener("click", function () {
+        var open = header.classList.toggle("menu-open");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+    var select = document.getElementById("language-select");
+    if (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    }
+  });
 
   // After an autosave swaps a question's feedback, mark the question's inputs invalid or valid
   // (aria-invalid) and tie them to the error text, so screen readers hear the current state.
