@@ -20,6 +20,12 @@ from app.services import cycles, responses, review, scores, users
 from app.services.responses import Submitted
 
 PAST_CYCLE = "2025 annual monitoring"
+
+def annual_names(year: int) -> dict[str, str]:
+    """A yearly monitoring cycle's name in each interface language (demo data)."""
+    return {"sq": f"Monitorimi vjetor {year}", "sr_Latn": f"Godišnje praćenje {year}",
+            "sr_Cyrl": f"Годишње праћење {year}", "mk": f"Годишно следење {year}", "bs": f"Godišnje praćenje {year}",
+            "hr": f"Godišnje praćenje {year}.", "cnr": f"Godišnje praćenje {year}"}
 TEXTS = ["The national action plan 2023–2025 and its annual implementation report.",
          "Standard operating procedures adopted by the ministry; training records kept by the academy.",
          "Case files and the register of the national referral mechanism.",
@@ -102,7 +108,7 @@ def load_past_cycle(version, institutions: list[Institution], reviewers: dict[st
     if db.session.scalars(select(Cycle).where(Cycle.name == PAST_CYCLE)).first() is not None:
         return []
     cycle = cycles.save_cycle(None, None, name=PAST_CYCLE, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
-                              deadline=date(2026, 3, 31), version_id=version.id)
+                              deadline=date(2026, 3, 31), version_id=version.id, names=annual_names(2025))
     cycles.assign_institutions(None, cycle, {institution.id for institution in institutions})
     cycles.set_status(None, cycle, CycleStatus.OPEN)
     approved = 0

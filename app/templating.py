@@ -1,11 +1,13 @@
 """Jinja helpers shared by every template."""
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
 from flask import Flask, request
 from markupsafe import Markup
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.i18n import LANGUAGES, current_language
 from app.models import CycleStatus, ResponseStatus, ReviewAction, Role, VersionStatus
@@ -53,6 +55,23 @@ def status_label(status) -> str:
     ]
     labels = {(type(member), member.value): text for member, text in pairs}
     return labels.get((type(status), status.value), str(status))
+
+
+def days_left(deadline: date | None, today: date | None = None) -> str:
+    """A deadline as a person counts it: in 12 days, today, 3 days late."""
+    if deadline is None:
+        return ""
+    days = (deadline - (today or date.today())).days
+    if days == 0:
+        return _("due today")
+    if days > 0:
+        return ngettext("%(num)d day left", "%(num)d days left", days)
+    return ngettext("%(num)d day late", "%(num)d days late", -days)
+
+
+def cycle_name(cycle) -> str:
+    """A cycle's name in the reader's language (its name as entered where it has none)."""
+    return cycle.name_in(current_language()) if cycle is not None else ""
 
 
 def person(user) -> str:
@@ -138,6 +157,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["back_here"] = back_here
     app.jinja_env.globals["html_id"] = html_id
     app.jinja_env.globals["person"] = person
+    app.jinja_env.globals["days_left"] = days_left
+    app.jinja_env.globals["cycle_name"] = cycle_name
     app.jinja_env.globals["aggregation"] = aggregation
     app.jinja_env.globals["country_label"] = country_label
     app.jinja_env.globals["kosovo_footnote"] = kosovo_footnote

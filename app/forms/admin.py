@@ -4,6 +4,7 @@ from wtforms import BooleanField, DateField, EmailField, SelectField, SelectMult
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.languages import LANGUAGES
 from app.models import InstitutionKind, Role
 
 
@@ -70,7 +71,7 @@ class RoleForm(FlaskForm):
 
 class CycleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)],
-                       description=_l("For example: 2026 annual monitoring"))
+                       description=_l("For example: 2026 annual monitoring. Shown in every language without a name of its own."))
     period_start = DateField(_l("Period from"), validators=[DataRequired()])
     period_end = DateField(_l("Period to"), validators=[DataRequired()])
     deadline = DateField(_l("Deadline for responses"), validators=[DataRequired()])
@@ -89,3 +90,19 @@ class AssignForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token, for buttons that change state."""
+
+
+# The cycle's name in each interface language (optional): name_sq, name_sr_Latn…, labelled by
+# the language's own name.
+for _code, (_language, _locale) in LANGUAGES.items():
+    setattr(CycleForm, f"name_{_code}", StringField(_language, validators=[Optional(), Length(max=200)],
+                                                    render_kw={"lang": _code.replace("_", "-")}))
+
+
+def cycle_names(form: CycleForm) -> dict[str, str]:
+    return {code: getattr(form, f"name_{code}").data or "" for code in LANGUAGES}
+
+
+def fill_cycle_names(form: CycleForm, names: dict) -> None:
+    for code in LANGUAGES:
+        getattr(form, f"name_{code}").data = (names or {}).get(code, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, String, Table
+from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -31,6 +31,8 @@ cycle_institution = Table(
 class Cycle(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The name in other interface languages (code → name); a language without one shows ``name``.
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
@@ -43,3 +45,7 @@ class Cycle(db.Model):
     questionnaire_version: Mapped[QuestionnaireVersion | None] = relationship()
     institutions: Mapped[list[Institution]] = relationship(secondary=cycle_institution,
                                                            order_by="Institution.name")
+
+    def name_in(self, language: str) -> str:
+        """The cycle's name in ``language``, else its name as entered."""
+        return (self.names or {}).get(language) or self.name

@@ -17,8 +17,11 @@ class CycleError(ServiceError, ValueError):
 
 
 def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_start: date,
-               period_end: date, deadline: date, version_id: int | None) -> Cycle:
+               period_end: date, deadline: date, version_id: int | None,
+               names: dict[str, str] | None = None) -> Cycle:
+    """Create or change a cycle; ``names``: its name in other languages (empty ones dropped)."""
     name = " ".join(name.split())
+    names = {code: " ".join(text.split()) for code, text in (names or {}).items() if text and text.strip()}
     if not name:
         raise CycleError("name_required")
     if period_end < period_start:
@@ -35,17 +38,18 @@ def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_sta
     if cycle is not None and cycle.questionnaire_version_id != version_id and _has_answers(cycle):
         raise CycleError("version_locked_by_answers")
     if cycle is None:
-        cycle = Cycle(name=name, period_start=period_start, period_end=period_end, deadline=deadline,
+        cycle = Cycle(name=name, names=names, period_start=period_start, period_end=period_end, deadline=deadline,
                       questionnaire_version_id=version_id, status=CycleStatus.PLANNED)
         db.session.add(cycle)
         db.session.flush()
         audit.record(actor, "cycle.create", cycle, "name", None, name)
         return cycle
     audit.record_changes(actor, "cycle.update", cycle, {
-        "name": (cycle.name, name), "period_start": (cycle.period_start, period_start),
+        "name": (cycle.name, name), "names": (cycle.names or {}, names),
+        "period_start": (cycle.period_start, period_start),
         "period_end": (cycle.period_end, period_end), "deadline": (cycle.deadline, deadline),
         "questionnaire_version_id": (cycle.questionnaire_version_id, version_id)})
-    cycle.name, cycle.period_start, cycle.period_end = name, period_start, period_end
+    cycle.name, cycle.names, cycle.period_start, cycle.period_end = name, names, period_start, period_end
     cycle.deadline, cycle.questionnaire_version_id = deadline, version_id
     db.session.flush()
     return cycle

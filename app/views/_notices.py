@@ -20,14 +20,14 @@ def send(response: Response, action: ReviewAction) -> int:
     for person in review.recipients(response, action):
         language = person.locale if person.locale in LANGUAGES else DEFAULT_LANGUAGE
         with force_locale(LANGUAGES[language][1]):
-            subject, body = _message(response, action, link)
+            subject, body = _message(response, action, link, language)
         mail.send_in_background(person.email, subject, body)
         sent += 1
     return sent
 
 
-def _message(response: Response, action: ReviewAction, link: str) -> tuple[str, str]:
-    names = {"institution": response.institution.name, "cycle": response.cycle.name, "link": link}
+def _message(response: Response, action: ReviewAction, link: str, language: str) -> tuple[str, str]:
+    names = {"institution": response.institution.name, "cycle": response.cycle.name_in(language), "link": link}
     if action == ReviewAction.SUBMIT:
         return (_("Submitted for review: %(institution)s", **names),
                 _("%(institution)s submitted its response for %(cycle)s. It waits for your review: %(link)s", **names))

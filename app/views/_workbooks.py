@@ -58,7 +58,7 @@ def institution(user, response: Response, language: str) -> sheets.Book:
     cover = [
         (_("Institution"), response.institution.name),
         (_("Country"), country_name(response.institution.country)),
-        (_("Cycle"), response.cycle.name),
+        (_("Cycle"), response.cycle.name_in(language)),
         (_("Questionnaire"), f"{version.questionnaire.title} — {_('Version %(number)d', number=version.number)}"),
         (_("Status"), status_label(response.status)),
         (_("Approved"), f"{format_datetime(approved[0], 'medium')} — {person(approved[1])}" if approved else "—"),
@@ -162,7 +162,7 @@ def country(user, cycle, place, language: str) -> sheets.Book | None:
     if sheet is None:
         return None
     form = sheet.form
-    cover = [(_("Country"), country_label(place)), (_("Cycle"), cycle.name),
+    cover = [(_("Country"), country_label(place)), (_("Cycle"), cycle.name_in(language)),
              (_("Institutions"), ", ".join(row.response.institution.name for row in sheet.counted) or "—"),
              (_("Generated"), format_datetime(datetime.now(timezone.utc), "medium")),
              (_("Language"), language), (_("Generated for"), person(user))]
@@ -210,7 +210,7 @@ def region(user, cycle, language: str) -> sheets.Book | None:
         return None
     found = reports.region_sheet(user, cycle)
     names = [country_label(sheet.country) for sheet in found]
-    cover = [(_("Cycle"), cycle.name), (_("Countries"), ", ".join(names) or "—"),
+    cover = [(_("Cycle"), cycle.name_in(language)), (_("Countries"), ", ".join(names) or "—"),
              (_("Generated"), format_datetime(datetime.now(timezone.utc), "medium")),
              (_("Language"), language), (_("Generated for"), person(user))]
     if any(sheet.country.code == "XK" for sheet in found):

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.forms.admin import AssignForm, CountryForm, CycleForm, EmptyForm, InstitutionForm, InviteForm, RoleForm
+from app.forms.admin import (AssignForm, CountryForm, CycleForm, EmptyForm, InstitutionForm, InviteForm, RoleForm,
+                             cycle_names, fill_cycle_names)
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role, User
 from app.services import admin, cycles, mail, org, users
@@ -240,7 +241,7 @@ def _save_cycle(form: CycleForm, cycle: Cycle | None):
     try:
         saved = cycles.save_cycle(signed_in(), cycle, name=form.name.data, period_start=form.period_start.data,
                                   period_end=form.period_end.data, deadline=form.deadline.data,
-                                  version_id=form.version_id.data)
+                                  version_id=form.version_id.data, names=cycle_names(form))
     except cycles.CycleError as exc:   # the reason goes to the field it is about
         db.session.rollback()
         field = {"period_reversed": form.period_end, "deadline_before_period": form.deadline,
@@ -274,6 +275,7 @@ def cycle(cycle_id: int):
     form.version_id.choices = _version_choices()
     if request.method == "GET":
         form.version_id.data = item.questionnaire_version_id
+        fill_cycle_names(form, item.names)
     if form.validate_on_submit():
         if _save_cycle(form, item) is not None:
             flash(_("Cycle saved."), "success")

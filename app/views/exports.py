@@ -31,7 +31,7 @@ STOP_POLLING = 286   # htmx: the answer to a poll that says "this is the last on
 
 def _form(user) -> RawExportForm:
     form = RawExportForm()
-    form.cycle.choices = [(cycle.id, cycle.name) for cycle in reports.cycles_for(user)]
+    form.cycle.choices = [(cycle.id, cycle.name_in(current_language())) for cycle in reports.cycles_for(user)]
     form.country.choices = [("", _("Every country you can see"))] + [
         (place.id, country_name(place)) for place in db.session.scalars(scoped(user, Country).order_by(Country.code))]
     return form

@@ -14,6 +14,7 @@ from app.models import Country, Institution, ResponseStatus
 from app.services import response_list, review
 from app.services import users
 from app.services.scope import scope_of, scoped
+from app.views import responses as responses_views
 from app.views._render import render, safe_next
 from app.views._messages import error_message
 from app.views.auth import signed_in, start_session
@@ -43,6 +44,8 @@ def home():
     return render("main/home.html", scope=scope, listing=listing, countries=countries,
                   institution_counts=institution_counts, assignments=users.account_of(user).roles,
                   waiting=waiting, returned=returned, open_threads=open_threads,
+                  steps={**responses_views.next_steps(user, listing),
+                         **(responses_views.next_steps(user, returned) if returned else {})},
                   cycle_counts=response_list.status_counts(user) if not scope.institutions or scope.admin else [],
                   statuses=list(ResponseStatus))
 

@@ -19,7 +19,7 @@ from app.services import evidence as evidence_files
 from app.services import response_list, review
 from app.services import responses as service
 from app.services.errors import ServiceError
-from app.services.scope import get_scoped, scoped
+from app.services.scope import get_scoped, scope_of, scoped
 from app.views import _form, _notices as notices
 from app.views import _history as history_lines
 from app.views import review as review_views
@@ -57,7 +57,34 @@ def index():
     filters = filters_from(request.args)
     listing = response_list.listing(user, filters, page=request.args.get("page", 1, type=int) or 1)
     return render("responses/index.html", "response_list", listing=listing, filters=filters,
+                  open_threads=review.open_threads([row.response.id for row in listing.rows]),
+                  steps=next_steps(user, listing),
                   choices=response_list.choices(user), statuses=list(ResponseStatus))
+
+
+def next_steps(user, listing: response_list.Listing) -> dict[int, dict]:
+    """For each listed response its respondent can still change: where to continue — the first
+    section with something left to answer, else the review before submitting. Worked out only
+    for a respondent's own few responses (each needs its answers evaluated)."""
+    institutions = scope_of(user).institutions
+    if not institutions:
+        return {}
+    steps = {}
+    for row in listing.rows:
+        response = row.response
+        if response.institution_id not in institutions or \
+                not service.is_editable(response.status, response.cycle.status):
+            continue
+        try:
+            loaded = service.load(response)
+        except service.ResponseError:
+            continue
+        pages = _pages(loaded)
+        first = next((item for item in pages if item["applies"] and item["answered"] < item["total"]), None)
+        steps[response.id] = ({"url": url_for("responses.page", response_id=response.id, number=first["number"]),
+                               "label": first["label"]} if first else
+                              {"url": url_for("responses.submit", response_id=response.id), "label": None})
+    return steps
 
 
 def filters_from(args) -> response_list.Filters:

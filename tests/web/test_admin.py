@@ -183,3 +183,28 @@ def test_statuses_of_different_kinds_keep_their_own_names(app):
     with app.test_request_context():
         assert status_label(ResponseStatus.DRAFT) == "Draft"
         assert status_label(VersionStatus.DRAFT) == "Draft version"
+
+
+def test_a_cycle_has_a_name_in_each_language_shown_to_each_reader(app, client, auth, demo):
+    from app.models import Cycle
+    auth.login("admin@example.org")
+    with app.app_context():
+        cycle_id = db.session.scalars(select(Cycle.id).where(Cycle.name == "2026 annual monitoring")).one()
+    page = client.get(f"/admin/cycles/{cycle_id}").get_data(as_text=True)
+    assert '<legend>The name in each language (optional)</legend>' in page and 'lang="sq"' in page
+    form = {name: value for name, value in re.findall(r'<input[^>]*name="(cycle-[a-z_A-Z]+)"[^>]*value="([^"]*)"', page)}
+    form.update({"cycle-period_start": "2026-01-01", "cycle-period_end": "2026-12-31", "cycle-deadline": "2027-03-31",
+                 "cycle-version_id": re.search(r'<option selected value="(\d+)"|<option value="(\d+)" selected', page).group(1)
+                 or "", "cycle-name_sq": "Monitorimi i vitit 2026", "cycle-name_mk": "",
+                 "cycle-csrf_token": auth.token(f"/admin/cycles/{cycle_id}")})
+    saved = client.post(f"/admin/cycles/{cycle_id}", data=form)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
+    with app.app_context():
+        cycle = db.session.get(Cycle, cycle_id)
+        assert cycle.names["sq"] == "Monitorimi i vitit 2026" and "mk" not in cycle.names
+    auth.logout()
+    auth.login("official.al@example.org")   # reads Albanian
+    assert "Monitorimi i vitit 2026" in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login("official.rs@example.org")   # reads sr-Latn: the demo's own Serbian name
+    assert "Godišnje praćenje 2026" in client.get("/").get_data(as_text=True)

@@ -386,3 +386,16 @@ def test_a_choice_can_be_cleared_without_javascript(app, client, filler):
     assert _answers(app, filler.response_id).get("sop", "") == ""
     page = client.get(f"/responses/{filler.response_id}/pages/2").get_data(as_text=True)
     assert not re.search(r'name="a:sop" value="yes"[^>]* checked', page)
+
+
+def test_home_says_where_to_continue_and_how_long_is_left(app, client, filler):
+    filler.autosave("count", "5")
+    home = client.get("/").get_data(as_text=True)
+    continue_link = re.search(r'<a href="(/responses/\d+/pages/(\d+))">Continue: ([^<]+)</a>', home)
+    assert continue_link, home[-3000:]
+    assert re.search(r"\d+ days? (left|late)|due today", home)
+    assert "Countries in your scope" not in home   # a respondent has no use for it
+    listed = client.get("/responses/").get_data(as_text=True)
+    headers = lambda page: re.findall(r'<th scope="col">([^<]+)</th>', page.split('<caption class="visually-hidden">Responses you can see')[1].split("</thead>")[0])
+    assert headers(home) == headers(listed)   # the same columns on Home and on the list
+    assert "Next step" in headers(listed) and "Open comments" in headers(listed)
