@@ -5,13 +5,13 @@ from app.models.evidence import EvidenceBlob, EvidenceFile
 from app.models.export import ExportFile, ExportJob, ExportState
 from app.models.org import Country, Institution, InstitutionKind
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
-from app.models.response import Answer, Response, ResponseStatus
+from app.models.response import Answer, AnswerDraft, Response, ResponseStatus
 from app.models.review import (Comment, ReviewAction, ReviewedScore, ReviewEvent, ScoreSnapshot, Thread,
                                ThreadKind)
 from app.models.user import Role, RoleAssignment, User, UserSession
 
 __all__ = [
-    "Answer", "AuditEvent", "Comment", "Country", "Cycle", "CycleStatus", "EvidenceBlob", "EvidenceFile", "ExportFile", "ExportJob", "ExportState",
+    "Answer", "AnswerDraft", "AuditEvent", "Comment", "Country", "Cycle", "CycleStatus", "EvidenceBlob", "EvidenceFile", "ExportFile", "ExportJob", "ExportState",
     "Institution", "InstitutionKind",
     "Questionnaire", "QuestionnaireVersion", "Response", "ResponseStatus", "ReviewAction", "ReviewEvent",
     "ReviewedScore", "Role", "ScoreSnapshot", "Thread", "ThreadKind",

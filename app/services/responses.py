@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db, execute
-from app.models import AuditEvent, CycleStatus, Response, ResponseStatus, User
+from app.models import AnswerDraft, AuditEvent, CycleStatus, Response, ResponseStatus, User
 from app.models._base import utcnow
 from app.services import answer_store, audit, evidence as evidence_files, questionnaires, scores
 from app.services.answer_store import Head, Stored
@@ -297,10 +297,45 @@ def save_answers(actor: User, loaded: Loaded, submitted: dict[str, Submitted]) -
             evidence_files.keep(actor, loaded.id, outcome.upload)
     saved = Saved(outcomes, trial)
     if not saved.rejected:
+        _clear_drafts(loaded, outcomes)
         loaded.evaluated = trial   # the loaded response now shows what was saved
         if any(outcome.status == "saved" and _counts_may_change(loaded.form, outcome) for outcome in outcomes.values()):
             _keep_progress(loaded)
     return saved
+
+
+_CLEAR_DRAFTS = delete(AnswerDraft.__table__).where(AnswerDraft.__table__.c.response_id == bindparam("response_id"),
+                                                    AnswerDraft.__table__.c.path.in_(bindparam("paths", expanding=True)))
+
+
+def _clear_drafts(loaded: Loaded, outcomes: dict[str, Outcome]) -> None:
+    """A valid value saved (or confirmed) for a question replaces what was refused before."""
+    paths = [path for path, outcome in outcomes.items() if outcome.status in ("saved", "unchanged")]
+    if paths:
+        execute(_CLEAR_DRAFTS, {"response_id": loaded.id, "paths": paths})
+
+
+def keep_drafts(actor: User, loaded: Loaded, outcomes: dict[str, Outcome]) -> int:
+    """After a refused save (the caller rolled it back): keep what was typed for each refused
+    answer, with its reason, so that a reload shows it; how many. Uploads are not kept."""
+    kept = 0
+    for path, outcome in outcomes.items():
+        if outcome.status != "invalid" or outcome.upload is not None or not outcome.value:
+            continue
+        draft = db.session.get(AnswerDraft, (loaded.id, path))
+        if draft is None:
+            draft = AnswerDraft(response_id=loaded.id, path=path)
+            db.session.add(draft)
+        draft.value, draft.code, draft.params = outcome.value[:MAX_EVIDENCE], outcome.code, list(outcome.params)
+        draft.updated_by_id = actor.id
+        kept += 1
+    return kept
+
+
+def drafts(response_id: int) -> dict[str, AnswerDraft]:
+    """The response's refused values, by answer path."""
+    return {draft.path: draft for draft in db.session.scalars(
+        select(AnswerDraft).where(AnswerDraft.response_id == response_id))}
 
 
 def _counts_may_change(form: CompiledForm, outcome: Outcome) -> bool:
@@ -412,9 +447,16 @@ def problem(loaded: Loaded, node: Node, index: Index, path: str) -> Problem | No
 
 
 def problems(loaded: Loaded, under: Node | None = None) -> list[Problem]:
-    """What keeps the response (or the page ``under``) from being submitted, in document order."""
-    found = (problem(loaded, node, index, path) for node, index, path in loaded.state.input_paths(under))
-    return [item for item in found if item is not None]
+    """What keeps the response (or the page ``under``) from being submitted, in document order:
+    a refused value still waiting to be corrected first, then required, constraint, evidence."""
+    waiting = drafts(loaded.id)
+    found = []
+    for node, index, path in loaded.state.input_paths(under):
+        item = Problem("not_saved", node, index, path) if path in waiting and loaded.state.is_relevant(path) \
+            else problem(loaded, node, index, path)
+        if item is not None:
+            found.append(item)
+    return found
 
 
 def complete(actor: User, loaded: Loaded) -> list[Problem]:

@@ -163,6 +163,7 @@ def input_error(code: str, params: tuple = ()) -> str:
                                            "Save it again in that format, or choose another file.",
                                            extension=params[0]),
         "unknown_file": lambda: _("Choose a file to upload."),
+        "not_saved": lambda: _("What was typed here was not saved: it is not valid. Correct it."),
     }
     make = messages.get(code)
     return make() if make else _("This answer cannot be saved.")
@@ -260,6 +261,12 @@ def scorecard(loaded: Loaded, language: str) -> dict:
         "indicators": [IndicatorRow(code, text_of(loaded, indicator.label, language), indicator.method, results[code])
                        for code, indicator in loaded.form.indicators.items()],
     }
+
+
+def draft_message(loaded: Loaded, node: Node, draft, language: str) -> str:
+    """A refused value kept from earlier, as the submit page lists it."""
+    return _("Not saved: “%(value)s”. %(reason)s", value=draft.value[:80],
+             reason=problem_message(loaded, node, draft.code, language, tuple(draft.params)))
 
 
 def computation_problem(code: str) -> str:
@@ -367,5 +374,5 @@ def indicator_rows(loaded: Loaded, codes: list[str], language: str) -> list[Indi
                          loaded.form.indicators[code].method, result) for code, result in results.items()]
 
 
-__all__ = ["FileView", "IndicatorRow", "file_size", "file_view", "files_of", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
+__all__ = ["FileView", "IndicatorRow", "draft_message", "file_size", "file_view", "files_of", "NodeView", "QuestionContext", "QuestionView", "html_id", "indicator_rows",
            "attach_threads", "problem_message", "question", "scorecard", "sections", "text_of", "tree", "view_of"]

@@ -159,6 +159,7 @@ def _page_or_404(loaded: service.Loaded, number: int):
 def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, status=200, message=None):
     page = _page_or_404(loaded, number)
     language = current_language()
+    errors, posted = _with_drafts(loaded, dict(errors or {}), dict(posted or {}), language)
     nodes = _form.attach_threads(_form.tree(loaded, page, language, errors, outcomes, posted), review.threads(loaded.id))
     pages = _pages(loaded)
     context = dict(
@@ -170,6 +171,22 @@ def _render_page(loaded, number, *, errors=None, outcomes=None, posted=None, sta
         error_count=len(errors or {}) + sum(1 for o in (outcomes or {}).values() if o.status == "conflict"),
     )
     return render("responses/page.html", status=status, **context)
+
+
+def _with_drafts(loaded: service.Loaded, errors: dict, posted: dict, language: str) -> tuple[dict, dict]:
+    """The page's errors and posted values, with every refused value kept from earlier (what was
+    typed, and why it was refused) where this request says nothing of that question."""
+    if not loaded.editable:
+        return errors, posted
+    for path, draft in service.drafts(loaded.id).items():
+        found = service.node_at(loaded, path)
+        if found is None or path in errors or path in posted:
+            continue
+        node = found[0]
+        errors[path] = _form.problem_message(loaded, node, draft.code, language, tuple(draft.params))
+        posted[path] = (draft.value.split() if node.type in ("select_multiple", "rank", "geopoint") else draft.value,
+                        None)
+    return errors, posted
 
 
 @bp.route("/<int:response_id>/pages/<int:number>", methods=["GET"])
@@ -224,6 +241,8 @@ def save_page(response_id: int, number: int):
     outcomes = saved.outcomes
     if saved.rejected:
         db.session.rollback()
+        if service.keep_drafts(signed_in(), loaded, outcomes):
+            db.session.commit()
         language = current_language()
         errors = {}
         for path, outcome in outcomes.items():
@@ -292,6 +311,8 @@ def autosave(response_id: int):
     context = _form.QuestionContext(loaded.id, number)
     if saved.rejected:
         db.session.rollback()
+        if service.keep_drafts(signed_in(), loaded, saved.outcomes):   # a reload shows it, and why
+            db.session.commit()
         error = _form.problem_message(loaded, node, outcome.code, language, outcome.params) \
             if outcome.status == "invalid" else None
         view = _form.question(loaded, node, index, language, error=error, outcome=outcome,
@@ -367,11 +388,13 @@ def submit(response_id: int):
     language = current_language()
     pages = {item["number"]: item["label"] for item in _pages(loaded)}
     grouped: dict[int, dict] = {}
+    waiting = service.drafts(loaded.id) if any(p.code == "not_saved" for p in problems) else {}
     for problem in problems:
         number = loaded.form.page_of(problem.node)
         label = _form.question(loaded, problem.node, problem.index, language).label.text
         grouped.setdefault(number, {"number": number, "label": pages.get(number, ""), "items": []})["items"].append(
-            {"label": label, "message": _form.problem_message(loaded, problem.node, problem.code, language),
+            {"label": label, "message": _form.draft_message(loaded, problem.node, waiting[problem.path], language)
+             if problem.code == "not_saved" else _form.problem_message(loaded, problem.node, problem.code, language),
              "url": url_for("responses.page", response_id=response_id, number=number,
                             _anchor=_form.html_id(problem.path))})
     ready = not problems and can_answer

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 RS = "Centar za zaštitu žrtava trgovine ljudima"
 # What Chromium and htmx log when a request fails, as these tests make them fail.
 FAILED_REQUESTS = [r"ERR_INTERNET_DISCONNECTED", r"^htmx:(afterRequest|sendError|responseError)",
-                   r"status of (401|502)", r"Response Status Error Code (401|502)"]
+                   r"status of (401|422|502)", r"Response Status Error Code (401|422|502)"]
 
 
 def _stored(app, response_id, path):
@@ -139,3 +139,21 @@ def test_a_calmer_form(app, live_server, page):
     box.wait_for(state="hidden")
     size = page.locator("#q-id_nrm input[type=radio]").first.bounding_box()
     assert size["width"] >= 24 and size["height"] >= 24
+
+
+def test_a_refused_value_survives_a_reload_with_its_reason(app, live_server, page):
+    page.allowed_errors = FAILED_REQUESTS
+    response_id = _response_id(app, RS)
+    _sign_in(page, live_server, "official.rs@example.org", "en")
+    page.goto(f"{live_server}/responses/{response_id}/pages/3")
+    _autosaved(page, "#q-id_presumed-input", "ten")
+    page.locator("#q-id_presumed-error").wait_for()
+    page.reload()
+    assert page.locator("#q-id_presumed-input").input_value() == "ten"
+    assert page.locator("#q-id_presumed-error").inner_text() == "Enter a whole number, such as 12."
+    assert page.locator("#q-id_presumed-input").get_attribute("aria-invalid") == "true"
+    assert _stored(app, response_id, "id_presumed") is None
+    _autosaved(page, "#q-id_presumed-input", "10")
+    _wait_saved(page, "q-id_presumed")
+    page.reload()
+    assert page.locator("#q-id_presumed-input").input_value() == "10" and page.locator("#q-id_presumed-error").count() == 0

@@ -399,3 +399,28 @@ def test_home_says_where_to_continue_and_how_long_is_left(app, client, filler):
     headers = lambda page: re.findall(r'<th scope="col">([^<]+)</th>', page.split('<caption class="visually-hidden">Responses you can see')[1].split("</thead>")[0])
     assert headers(home) == headers(listed)   # the same columns on Home and on the list
     assert "Next step" in headers(listed) and "Open comments" in headers(listed)
+
+
+def test_a_refused_value_survives_a_reload_with_its_reason_and_is_not_scored(app, client, filler):
+    refused = filler.autosave("count", "twelve")
+    assert refused.status_code == 422
+    page = client.get(f"/responses/{filler.response_id}/pages/1").get_data(as_text=True)
+    assert re.search(r'id="q-count-input" name="a:count" value="twelve"', page)
+    assert '<p class="error" id="q-count-error">Enter a whole number, such as 12.</p>' in page
+    assert "count" not in _answers(app, filler.response_id)            # nothing stored as an answer
+    review = client.get(f"/responses/{filler.response_id}/submit").get_data(as_text=True)
+    assert "Not saved: “twelve”. Enter a whole number, such as 12." in review
+    assert client.post(f"/responses/{filler.response_id}/submit",
+                       data={"csrf_token": filler.token, "confirm": "yes"}).status_code == 400
+    saved = filler.autosave("count", "12")
+    assert saved.status_code == 200 and _answers(app, filler.response_id)["count"] == "12"
+    again = client.get(f"/responses/{filler.response_id}/pages/1").get_data(as_text=True)
+    assert re.search(r'id="q-count-input" name="a:count" value="12"', again) and 'id="q-count-error"' not in again
+
+
+def test_a_refused_page_save_without_javascript_keeps_what_was_typed(app, client, filler):
+    token = csrf_token(client, f"/responses/{filler.response_id}/pages/1")
+    client.post(f"/responses/{filler.response_id}/pages/1", data={
+        "csrf_token": token, "p:count": "1", "v:count": "0", "a:count": "-"})
+    page = client.get(f"/responses/{filler.response_id}/pages/1").get_data(as_text=True)
+    assert re.search(r'id="q-count-input" name="a:count" value="-"', page) and 'id="q-count-error"' in page
