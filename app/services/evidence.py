@@ -122,7 +122,7 @@ def check(kind: str, upload: Upload) -> Checked:
     if not upload.data:
         raise InputError("file_empty")
     if len(upload.data) > max_bytes():
-        raise InputError("file_too_large", (_megabytes(max_bytes()),))
+        raise InputError("file_too_large", (max_bytes(),))
     if extension not in allowed:
         raise InputError("file_type_refused", (", ".join(f".{ext}" for ext in allowed),))
     if not SIGNATURES[extension](upload.data):
@@ -140,10 +140,6 @@ def _clean_name(filename: str) -> str:
         stem, dot, extension = name.rpartition(".")
         name = (stem[:190] + dot + extension[:9]) if dot and len(extension) < 10 else name[:200]
     return name
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.3g}"
 
 
 def keep(actor: User, response_id: int, checked: Checked) -> EvidenceFile:

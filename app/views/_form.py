@@ -71,9 +71,9 @@ class QuestionView:
 
     @property
     def limits(self) -> str:
-        return _("Accepted: %(types)s. At most %(size)s MB.",
+        return _("Accepted: %(types)s. At most %(size)s.",
                  types=", ".join(f".{ext}" for ext in evidence_files.extensions(self.node.type)),
-                 size=format_decimal(round(evidence_files.max_bytes() / (1024 * 1024), 1)))
+                 size=file_size(evidence_files.max_bytes()))
 
     @property
     def described_by(self) -> str:
@@ -156,7 +156,7 @@ def input_error(code: str, params: tuple = ()) -> str:
         "longitude_range": lambda: _("A longitude is from -180 to 180."),
         "evidence_required": lambda: _("Name the evidence (means of verification) for this answer."),
         "file_empty": lambda: _("The file is empty. Choose the document again."),
-        "file_too_large": lambda: _("The file is too large: at most %(size)s MB.", size=params[0]),
+        "file_too_large": lambda: _("The file is too large: at most %(size)s.", size=file_size(params[0])),
         "file_type_refused": lambda: _("This kind of file is not accepted here. Accepted: %(types)s.",
                                        types=params[0]),
         "file_content_mismatch": lambda: _("The file's content is not what its name says (.%(extension)s). "
