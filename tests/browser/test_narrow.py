@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Cycle, Response
 from tests.browser.conftest import choose_language, serious_violations
+from tests.browser.test_form import _response_id
 from tests.browser.test_review import _sign_in
 
 pytestmark = pytest.mark.browser
@@ -55,6 +56,12 @@ def test_on_a_phone_the_header_folds_behind_a_menu_button(app, live_server, page
     menu = page.get_by_role("button", name="Menu")
     assert menu.get_attribute("aria-expanded") == "false" and page.locator("#site-menu").is_hidden()
     assert page.locator("h1").bounding_box()["y"] < 200   # the page starts near the top
+    response_id = _response_id(app, "Centar za zaštitu žrtava trgovine ljudima")
+    page.goto(f"{live_server}/responses/{response_id}/pages/3")
+    assert page.locator("#page-nav").is_hidden()   # the section list folds behind its summary
+    assert page.locator("details.page-nav-fold summary").inner_text().startswith("Section 3 of 8")
+    assert page.locator("#page-form .question").first.bounding_box()["y"] < 800   # a question on the first screen
+    menu = page.get_by_role("button", name="Menu")
     menu.click()
     assert menu.get_attribute("aria-expanded") == "true"
     page.get_by_role("link", name="Responses").click()

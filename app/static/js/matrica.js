@@ -14,6 +14,9 @@
         button.setAttribute("aria-expanded", open ? "true" : "false");
       });
     }
+    if (window.matchMedia && window.matchMedia("(max-width: 48rem)").matches) {
+      document.querySelectorAll("details.page-nav-fold").forEach(function (fold) { fold.open = false; });
+    }
     var select = document.getElementById("language-select");
     if (select) {
       select.addEventListener("change", function () { select.form.submit(); });
