@@ -13,14 +13,21 @@ pytestmark = pytest.mark.browser
 
 
 def _main_pages(app, email: str) -> list[str]:
+    from app.models import Country, QuestionnaireVersion
     with app.app_context():
         response_id = db.session.scalars(select(Response.id).order_by(Response.id)).first()
         cycle_id = db.session.scalars(select(Cycle.id).order_by(Cycle.id)).first()
+        country_id = db.session.scalars(select(Country.id).where(Country.code == "RS")).one()
+        version_id = db.session.scalars(select(QuestionnaireVersion.id).order_by(QuestionnaireVersion.id)).first()
     common = ["/", "/responses/", "/reports/", "/exports/", "/account"]
     if email == "admin@example.org":
         return common + ["/admin/", "/admin/users", "/admin/institutions", "/admin/countries", "/admin/cycles",
-                         f"/admin/cycles/{cycle_id}", "/questionnaires/", f"/responses/{response_id}",
-                         f"/review/{response_id}", f"/reports/cycles/{cycle_id}"]
+                         f"/admin/cycles/{cycle_id}", "/questionnaires/", f"/questionnaires/versions/{version_id}",
+                         f"/responses/{response_id}", f"/responses/{response_id}/pages/2",
+                         f"/responses/{response_id}/history", f"/responses/{response_id}/submit",
+                         f"/responses/{response_id}/print", f"/review/{response_id}",
+                         f"/reports/responses/{response_id}", f"/reports/cycles/{cycle_id}",
+                         f"/reports/cycles/{cycle_id}/countries/{country_id}", f"/reports/countries/{country_id}/trend"]
     return common
 
 
@@ -37,6 +44,8 @@ def test_every_main_page_fits_a_phone(app, live_server, axe_page, email):
         if width > 360:
             wide[path] = width
     assert wide == {}
+    assert serious_violations(axe_page, live_server, paths) == []
+    axe_page.set_viewport_size({"width": 1280, "height": 800})
     assert serious_violations(axe_page, live_server, paths) == []
 
 
