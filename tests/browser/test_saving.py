@@ -37,9 +37,11 @@ def _eventually(condition, seconds=10.0):
 
 
 def test_offline_save_shows_the_failure_and_saves_when_the_connection_returns(app, live_server, page):
+    """On a phone (360 px): the connection drops while a value is typed, and comes back."""
     page.allowed_errors = FAILED_REQUESTS
     response_id = _response_id(app, RS)
     _sign_in(page, live_server, "official.rs@example.org", "en")
+    page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"{live_server}/responses/{response_id}/pages/1")
     page.context.set_offline(True)
     _autosaved(page, "#q-contact_name-input", "Ana Petrović")
