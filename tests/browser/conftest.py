@@ -98,6 +98,22 @@ def serious_violations(page, base: str, paths, before_audit=None) -> list:
     return problems
 
 
+def findings_at_both_widths(page, base: str, paths) -> tuple[list, dict]:
+    """The serious axe findings at 1280 px and at 360 px, and the pages that scroll sideways on
+    a 360 px screen (a wide table must scroll in its own box), with their widths."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    problems = serious_violations(page, base, paths)
+    page.set_viewport_size({"width": 360, "height": 800})
+    problems += serious_violations(page, base, paths)
+    wide = {}
+    for path in paths:
+        page.goto(f"{base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 360:
+            wide[path] = width
+    return problems, wide
+
+
 def choose_language(page, code: str) -> None:
     """Pick the interface language in the header, as a person does: it applies as it is chosen
     (the page reloads), unless it already is the language."""

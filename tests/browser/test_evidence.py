@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Answer
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import findings_at_both_widths
 from tests.browser.test_review import _sign_in
 
 pytestmark = pytest.mark.browser
@@ -64,9 +64,4 @@ def test_the_upload_page_has_no_serious_accessibility_violations(app, live_serve
     response_id = make_response("evidence")
     _sign_in(axe_page, live_server, "official.rs@example.org")
     paths = [f"/responses/{response_id}/pages/1", f"/responses/{response_id}/pages/2"]
-    assert serious_violations(axe_page, live_server, paths) == []
-    axe_page.set_viewport_size({"width": 360, "height": 800})
-    assert serious_violations(axe_page, live_server, paths) == []
-    for path in paths:
-        axe_page.goto(f"{live_server}{path}")
-        assert axe_page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    assert findings_at_both_widths(axe_page, live_server, paths) == ([], {})

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Cycle, Response
-from tests.browser.conftest import choose_language, serious_violations
+from tests.browser.conftest import choose_language, findings_at_both_widths
 from tests.browser.test_form import _response_id
 from tests.browser.test_review import _sign_in
 
@@ -35,18 +35,7 @@ def _main_pages(app, email: str) -> list[str]:
                                    "admin@example.org"])
 def test_every_main_page_fits_a_phone(app, live_server, axe_page, email):
     _sign_in(axe_page, live_server, email)
-    paths = _main_pages(app, email)
-    axe_page.set_viewport_size({"width": 360, "height": 800})
-    wide = {}
-    for path in paths:
-        axe_page.goto(f"{live_server}{path}")
-        width = axe_page.evaluate("document.documentElement.scrollWidth")
-        if width > 360:
-            wide[path] = width
-    assert wide == {}
-    assert serious_violations(axe_page, live_server, paths) == []
-    axe_page.set_viewport_size({"width": 1280, "height": 800})
-    assert serious_violations(axe_page, live_server, paths) == []
+    assert findings_at_both_widths(axe_page, live_server, _main_pages(app, email)) == ([], {})
 
 
 @pytest.mark.parametrize("language", ["en", "sq", "sr_Latn", "sr_Cyrl", "mk", "bs", "hr", "cnr"])
