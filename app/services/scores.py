@@ -44,9 +44,7 @@ def evidence_asked(form: CompiledForm, state: FormState, node: Node, index: Inde
 
 
 def needs_evidence(form: CompiledForm, state: FormState, node: Node, index: Index, path: str) -> bool:
-    """Whether the answer at ``path`` still needs its evidence: the question asks for it when
-    the answer scores above zero, it does, and none is given."""
-    if node.evidence != "required-when-positive" or (state.evidence.get(path) or "").strip():
-        return False
-    points = question_points(form, state, node, index)
-    return points is not None and points[0] > 0
+    """Whether the answer at ``path`` still needs its evidence: the question requires it for a
+    positive answer, the answer asks for it, and none is given."""
+    return (node.evidence == "required-when-positive" and not (state.evidence.get(path) or "").strip()
+            and evidence_asked(form, state, node, index, path))
