@@ -409,10 +409,10 @@ def submit(response_id: int):
 @login_required
 def receipt(response_id: int):
     """What was submitted, when and by whom: the official's proof of submission."""
-    response = get_scoped(signed_in(), Response, response_id, options=_WITH_VERSION)
+    loaded = _load_for(response_id)
+    response = loaded.response
     if response.submitted_at is None:
         abort(404)
-    loaded = _load_for(response_id)
     language = current_language()
     return render("responses/receipt.html", response=response, loaded=loaded,
                   submitted=review.last_event(response.id, ReviewAction.SUBMIT),
