@@ -203,11 +203,10 @@ def opened(user: User, response_id: int, name: str) -> tuple[EvidenceFile, bytes
     sha256 = row.name.partition(".")[0]
     bucket, directory = file_store.bucket(setting("EVIDENCE_S3_URL")), setting("EVIDENCE_DIRECTORY")
     if bucket:
-        from botocore.exceptions import BotoCoreError, ClientError
-        try:
-            return row, _s3().get_object(Bucket=bucket[0], Key=f"{bucket[1]}{sha256}")["Body"]
-        except (BotoCoreError, ClientError):
-            raise NotFound("not_found") from None
+        stream = file_store.fetch(_s3(), bucket[0], f"{bucket[1]}{sha256}")
+        if stream is None:
+            raise NotFound("not_found")
+        return row, stream
     if directory:
         path = _path(directory, sha256)
         if not path.exists():

@@ -183,12 +183,10 @@ def content(job: ExportJob) -> bytes | str | BinaryIO:
     if expired(job) or job.state != ExportState.DONE:
         raise Conflict("export_not_ready")
     if job.stored_path and job.stored_path.startswith(file_store.S3):
-        from botocore.exceptions import BotoCoreError, ClientError
-        name, key = file_store.in_store(job.stored_path)
-        try:
-            return _s3().get_object(Bucket=name, Key=key)["Body"]
-        except (BotoCoreError, ClientError):   # gone from the store, or the store does not answer
-            raise Conflict("export_not_ready") from None
+        stream = file_store.fetch(_s3(), *file_store.in_store(job.stored_path))
+        if stream is None:
+            raise Conflict("export_not_ready")
+        return stream
     if job.stored_path:
         if not os.path.exists(job.stored_path):
             raise Conflict("export_not_ready")

@@ -21,6 +21,16 @@ def in_store(address: str) -> tuple[str, str]:
     return name, key
 
 
+def fetch(store, name: str, key: str):
+    """The object ``key`` of bucket ``name`` as a stream, or None when it is gone from the store
+    or the store does not answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        return store.get_object(Bucket=name, Key=key)["Body"]
+    except (BotoCoreError, ClientError):
+        return None
+
+
 def client(endpoint: str | None):
     import boto3   # only when a store is configured (pip install 'matrica[s3]')
     return boto3.client("s3", endpoint_url=endpoint or None)
