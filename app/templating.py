@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.i18n import LANGUAGES, current_language
-from app.models import CycleStatus, ResponseStatus, ReviewAction, Role, VersionStatus
+from app.forms.admin import institution_kind_choices
+from app.models import CycleStatus, InstitutionKind, ResponseStatus, ReviewAction, Role, VersionStatus
 from app.views._form import html_id
 from app.views._render import safe_next
 
@@ -96,12 +97,32 @@ def review_sentence(event) -> str:
 
 
 def aggregation(indicator) -> str:
-    """How a country's figure of ``indicator`` is made from its institutions', in words."""
+    """How a country's figure of ``indicator`` is made from its institutions', in words: the
+    rule, and whose answers when the definition names the kinds of institution responsible."""
     if indicator.aggregate == "sum" and indicator.method == "ratio":
-        return _("sum of numerators ÷ sum of denominators")
-    if indicator.aggregate == "sum" and indicator.method == "points":
-        return _("sum of points ÷ sum of maxima")
-    return _("mean of the institutions' values")
+        rule = _("sum of numerators ÷ sum of denominators")
+    elif indicator.aggregate == "sum" and indicator.method == "points":
+        rule = _("sum of points ÷ sum of maxima")
+    else:
+        rule = _("mean of the institutions' values")
+    if not indicator.responsible:
+        return rule
+    kinds = ", ".join(kind_label(kind) for kind in InstitutionKind if kind in indicator.responsible)
+    return _("%(rule)s, over: %(kinds)s", rule=rule, kinds=kinds)
+
+
+def kind_label(kind) -> str:
+    """A kind of institution, in words."""
+    return str(dict(institution_kind_choices()).get(str(kind), kind))
+
+
+def reason_label(code: str | None) -> str:
+    """Why an indicator has no value, in words (``app.scoring.IndicatorResult.reason``)."""
+    return {"no_cases": _("no cases in the period"), "not_applicable": _("not applicable"),
+            "switched_off": _("does not apply, given an answer"), "incomplete": _("incomplete"),
+            "not_responsible": _("asked of another kind of institution"),
+            "no_responsible": _("no figures yet from the kind of institution responsible")}.get(code or "",
+                                                                                           _("not answered"))
 
 
 def country_label(country) -> str:
@@ -160,6 +181,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["days_left"] = days_left
     app.jinja_env.globals["cycle_name"] = cycle_name
     app.jinja_env.globals["aggregation"] = aggregation
+    app.jinja_env.globals["reason_label"] = reason_label
+    app.jinja_env.globals["kind_label"] = kind_label
     app.jinja_env.globals["country_label"] = country_label
     app.jinja_env.globals["kosovo_footnote"] = kosovo_footnote
     app.jinja_env.globals["review_sentence"] = review_sentence

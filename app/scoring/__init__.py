@@ -18,14 +18,18 @@ and an expression evaluated at a node (``FormState.evaluate_in``).
   definition says otherwise), and a rating is worth 2 / 1 / 0 points; a value above the
   indicator's upper bound (100 % unless the definition says) is shown, flagged, and not rated;
 * an indicator without a value says why: not answered, not applicable, switched off by an
-  answer, or no cases in the period (a ratio whose denominator is 0);
+  answer, no cases in the period (a ratio whose denominator is 0), or not this institution's
+  (it names the kinds of institution responsible for it, ``responsible``, and this is another);
+  the last counts nowhere: not in the institution's areas, not in its country's figure;
 * an area's score, overall and per section (law & policy, practice): rating points ÷ 2 per
   rated indicator, rated by the same default thresholds only when at least half of its
   indicators are rated (``MIN_COVERAGE``), with how many indicators were rated;
 * a ratio or band built from a question that is asked and not answered yet is "incomplete",
   not a figure;
 * a country's indicator: ratio ``sum`` (Σ numerators ÷ Σ denominators, never a mean of
-  percentages), points ``sum`` (Σ earned ÷ Σ maximum), or ``mean`` of the values.
+  percentages), points ``sum`` (Σ earned ÷ Σ maximum), or ``mean`` of the values — over the
+  responses of the kinds of institution responsible for it, so a victim counted by the police
+  and by a shelter is not counted twice.
 
 A value that cannot be computed (an expression fails, a number is not finite or beyond
 ``MAX_VALUE``) is no value, with the reason in ``problem``; it is never shown as a figure.
@@ -57,7 +61,9 @@ class IndicatorResult:
     numerator: float | None = None
     denominator: float | None = None
     problem: str | None = None     # why there is no value: cannot_compute, not_finite, out_of_range, time_budget
-    reason: str | None = None      # why there is no value otherwise: not_answered, not_applicable, switched_off, no_cases
+    reason: str | None = None      # why there is no value otherwise: not_answered, not_applicable, switched_off,
+                                   # no_cases, incomplete, not_responsible (another kind of institution's),
+                                   # no_responsible (a country: no response of a responsible kind)
     flag: str | None = None        # above_upper: a value beyond the indicator's upper bound, shown but not rated
 
     @property
@@ -88,6 +94,8 @@ class Score:
         return rate(self.percent, DEFAULT_THRESHOLDS) if self.covered else None
 
     def add(self, result: IndicatorResult) -> Score:
+        if result.reason == "not_responsible":   # another kind of institution's: not this one's to rate
+            return self
         earned = result.rating_points
         if earned is None:
             return Score(self.points, self.maximum, self.rated, self.indicators + 1)
@@ -191,6 +199,8 @@ def _missing(form: CompiledForm, state: FormState, indicator: Indicator) -> str 
 
 
 def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) -> IndicatorResult:
+    if indicator.responsible and state.kind is not None and state.kind not in indicator.responsible:
+        return IndicatorResult(indicator.code, None, None, reason="not_responsible")
     if indicator.method in ("ratio", "band"):
         missing = _missing(form, state, indicator)
         if missing:
@@ -288,8 +298,11 @@ def aggregate_indicator(indicator: Indicator, results: list[IndicatorResult]) ->
 
 
 def _common_reason(results: list[IndicatorResult]) -> str:
-    """Why a country has no value: the one reason all its responses share, else not answered."""
-    reasons = {r.reason for r in results}
+    """Why a country has no value: the one reason all its responsible institutions' responses
+    share, else not answered; ``no_responsible`` when none of them is of a responsible kind."""
+    reasons = {r.reason for r in results if r.reason != "not_responsible"}
+    if results and not reasons:
+        return "no_responsible"
     return reasons.pop() if len(reasons) == 1 and None not in reasons else "not_answered"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.extensions import db, execute
-from app.models import Answer, Cycle, CycleStatus, QuestionnaireVersion, Response, ResponseStatus
+from app.models import Answer, Cycle, CycleStatus, Institution, QuestionnaireVersion, Response, ResponseStatus
 from app.models._base import utcnow
 from app.services.scope import Access, get_scoped_columns
 
@@ -49,10 +49,11 @@ class Head:
     cycle_status: CycleStatus
     version: VersionKey | None
     answers: dict[str, Stored]
+    kind: str   # the kind of institution answering (which questions it is asked)
 
 
-_TABLE, _CYCLES, _RESPONSES, _VERSIONS = (Answer.__table__, Cycle.__table__, Response.__table__,
-                                          QuestionnaireVersion.__table__)
+_TABLE, _CYCLES, _RESPONSES, _VERSIONS, _INSTITUTIONS = (Answer.__table__, Cycle.__table__, Response.__table__,
+                                                          QuestionnaireVersion.__table__, Institution.__table__)
 _COLUMNS = (_TABLE.c.path, _TABLE.c.id, _TABLE.c.value, _TABLE.c.evidence, _TABLE.c.version, _TABLE.c.updated_by_id)
 _ANSWERS = select(*_COLUMNS).where(_TABLE.c.response_id == bindparam("response_id"))
 _ANSWER = _ANSWERS.where(_TABLE.c.path == bindparam("path"))
@@ -93,7 +94,7 @@ def _head_columns(statement):
     statement is cached by this function)."""
     return (statement.with_only_columns(_RESPONSES.c.id, _RESPONSES.c.status, _CYCLES.c.status, _VERSIONS.c.id,
                                         _VERSIONS.c.questionnaire_id, _VERSIONS.c.number, _VERSIONS.c.created_at,
-                                        _AnswersArray())
+                                        _AnswersArray(), _INSTITUTIONS.c.kind)
             .join(_CYCLES, _CYCLES.c.id == _RESPONSES.c.cycle_id)
             .outerjoin(_VERSIONS, _VERSIONS.c.id == _CYCLES.c.questionnaire_version_id))
 
@@ -102,9 +103,9 @@ def head(user, response_id: int, access: Access) -> Head:
     """The response ``response_id`` with its answers, if ``user`` may access it (``NotFound`` /
     ``NotAllowed`` otherwise, as ``get_scoped``)."""
     (id_, status, cycle_status, version_id, questionnaire_id, number,
-     created_at, rows) = get_scoped_columns(user, Response, response_id, access, _head_columns)
+     created_at, rows, kind) = get_scoped_columns(user, Response, response_id, access, _head_columns)
     version = VersionKey(version_id, questionnaire_id, number, created_at) if version_id is not None else None
-    return Head(id_, ResponseStatus(status), CycleStatus(cycle_status), version, _by_path(rows or []))
+    return Head(id_, ResponseStatus(status), CycleStatus(cycle_status), version, _by_path(rows or []), kind)
 
 
 def definition(version_id: int) -> dict:

@@ -110,14 +110,16 @@ def _empty(response: Response) -> tuple[int, int] | None:
     if version is None:
         return None
     try:
-        return _empty_progress(questionnaires.compiled(version))
+        return _empty_progress(questionnaires.compiled(version), response.institution.kind.value)
     except UnusableDefinition:
         return None
 
 
-@lru_cache(maxsize=32)
-def _empty_progress(form: CompiledForm) -> tuple[int, int]:
-    return FormState(form, {}, whole=True).progress()
+@lru_cache(maxsize=64)
+def _empty_progress(form: CompiledForm, kind: str) -> tuple[int, int]:
+    """The progress of a response with no answers, by the kind of institution answering (which
+    questions are asked of it)."""
+    return FormState(form, {}, whole=True, kind=kind).progress()
 
 
 def status_counts(user) -> list[tuple[Cycle, dict[ResponseStatus, int]]]:

@@ -43,6 +43,7 @@ class Loaded:
     form: CompiledForm
     answers: dict[str, Stored]
     response: Response | None = None   # the row, when loaded from one (a page shows it)
+    kind: str | None = None   # the kind of institution answering (None: every question is asked, as in a preview)
     writable: bool = True   # False: shown read-only to this user (reviewer, auditor)
     today: date | None = None
     whole: bool = False   # evaluate the whole state at once (what shows a page reads all of it)
@@ -57,7 +58,8 @@ class Loaded:
     def state_with(self, values: dict[str, str], evidence: dict[str, str], whole: bool = False) -> FormState:
         """The state the stored answers make with ``values`` and ``evidence`` put in their place."""
         return FormState(self.form, {p: a.value for p, a in self.answers.items()} | values,
-                         {p: a.evidence for p, a in self.answers.items()} | evidence, today=self.today, whole=whole)
+                         {p: a.evidence for p, a in self.answers.items()} | evidence, today=self.today, whole=whole,
+                         kind=self.kind)
 
     @property
     def ref(self) -> audit.Ref:
@@ -136,7 +138,7 @@ def load(response: Response, today: date | None = None, whole: bool = True) -> L
         raise ResponseError("no_questionnaire")
     form = _compiled(lambda: questionnaires.compiled(version))
     return Loaded(response.id, response.status, response.cycle.status, form, answer_store.answers(response.id),
-                  response=response, today=today, whole=whole)
+                  response=response, today=today, whole=whole, kind=response.institution.kind.value)
 
 
 def load_for_saving(user, response_id: int, access: Access) -> Loaded:
@@ -146,7 +148,7 @@ def load_for_saving(user, response_id: int, access: Access) -> Loaded:
     if head.version is None:
         raise ResponseError("no_questionnaire")
     form = _compiled(lambda: questionnaires.compiled_key(head.version, answer_store.definition))
-    return Loaded(head.id, head.status, head.cycle_status, form, head.answers, whole=False)
+    return Loaded(head.id, head.status, head.cycle_status, form, head.answers, whole=False, kind=head.kind)
 
 
 def progress(response: Response) -> tuple[int, int] | None:

@@ -14,7 +14,7 @@ from app.exports import sheets
 from app.exports.writer import CsvBook, XlsxBook, excel_date_format
 from app.models import Response, ResponseStatus, ThreadKind
 from app.services import raw_data, reports, responses, review
-from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, status_label
+from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, reason_label, status_label
 from app.views import _form
 
 _SECTIONS = ("law_policy", "practice")
@@ -39,9 +39,7 @@ def _reason(result) -> str:
     if result.problem:
         return _("cannot be computed")
     if result.value is None:
-        return {"no_cases": _("no cases in the period"), "not_applicable": _("not applicable"),
-                "switched_off": _("does not apply, given an answer"),
-                "incomplete": _("incomplete")}.get(result.reason, _("not answered"))
+        return reason_label(result.reason)
     if result.flag == "above_upper":
         return _("(above its upper bound: not rated)")
     return ""

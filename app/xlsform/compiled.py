@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
-                                    normalise_type, parse_thresholds)
+                                    kinds_of, normalise_type, parse_thresholds)
 from app.xlsform.expressions import Expression, parse_or_broken
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
@@ -58,6 +58,7 @@ class Node:
     score: Expression | None = None
     max_score: float | None = None
     evidence: str = ""
+    applies_to: frozenset[str] = frozenset()   # institution kinds it is asked of (empty: every kind)
     or_other: bool = False
     children: list[Node] = field(default_factory=list)
     parent: Node | None = field(default=None, repr=False)
@@ -90,6 +91,7 @@ class Indicator:
     thresholds: dict[str, float]
     aggregate: str
     upper: float | None = None    # a value above it is flagged, never rated (100 % unless the definition says)
+    responsible: frozenset[str] = frozenset()   # institution kinds whose answers make it (empty: every kind)
     questions: list[str] = field(default_factory=list)
 
     def references(self) -> set[str]:
@@ -143,7 +145,8 @@ class CompiledForm:
                 value=parse_or_broken(row["value"]) if method == "band" else None,
                 thresholds=dict(DEFAULT_THRESHOLDS) | (parse_thresholds(row.get("thresholds", "")) or {}),
                 aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"),
-                upper=float(row["upper"]) if row.get("upper") else (None if method == "band" else 100.0))
+                upper=float(row["upper"]) if row.get("upper") else (None if method == "band" else 100.0),
+                responsible=kinds_of(row.get("responsible", "")))
         for node in self.by_name.values():
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)
@@ -185,7 +188,8 @@ class CompiledForm:
                 parameters=_parameters(row.get("parameters", "")), repeat_count=_expression(row.get("repeat_count")),
                 indicator=row.get("indicator", ""), score=_expression(row.get("score")),
                 max_score=float(row["max_score"]) if row.get("max_score") else None,
-                evidence=(row.get("evidence") or "").lower(), or_other=flag == "or_other",
+                evidence=(row.get("evidence") or "").lower(), applies_to=kinds_of(row.get("applies_to", "")),
+                or_other=flag == "or_other",
                 parent=parent if parent is not self.root else None,
                 repeat=parent if parent.kind == "repeat" else parent.repeat,
             )

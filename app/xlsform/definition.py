@@ -34,13 +34,13 @@ KNOWN = {
     "survey": {"type", "name", "label", "hint", "guidance_hint", "required", "required_message", "relevant",
                "constraint", "constraint_message", "calculation", "default", "read_only", "appearance",
                "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence",
-               "machine_made"},
+               "applies_to", "machine_made"},
     "choices": {"list_name", "name", "label", "score", "machine_made"},
     "external_choices": {"list_name", "name", "label"},
     "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
-                   "thresholds", "aggregate", "upper", "machine_made"},
+                   "thresholds", "aggregate", "upper", "responsible", "machine_made"},
     "areas": {"code", "order", "label", "machine_made"},
 }
 ALIASES = {
@@ -92,6 +92,11 @@ EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
 SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
 AGGREGATES = {"", "sum", "mean"}
+# The kinds of institution that answer (``Institution.kind``): a survey row's ``applies_to``
+# asks it of some of them only, and an indicator's ``responsible`` names whose answers a
+# country's figure is made of.
+INSTITUTION_KINDS = ("ministry", "police", "prosecution", "court", "social_welfare", "shelter",
+                     "labour_inspectorate", "national_coordinator", "ngo", "other")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 DEFAULT_THRESHOLDS = {"green": 75.0, "amber": 50.0}   # percent; an indicator's `thresholds` overrides them
 # What one questionnaire may hold, so that no upload can exhaust a worker's stack, memory or time.
@@ -565,6 +570,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 names=" → ".join(cycle + [cycle[0]]))
 
     _validate_scoring(definition, b, lists, names, col, counted, ambiguous)
+    _validate_routing(definition, b, col)
     _validate_translations(definition, b, col)
 
 
@@ -761,6 +767,69 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
         method = indicator.get("method", "") or "points"
         if method == "points" and code not in fed:
             b.error(ind_name, indicator["row"], col("indicators", "code"), "indicator_unused", indicator=code)
+
+
+def kinds_of(text: str) -> frozenset[str]:
+    """The institution kinds a cell names (``police prosecution``; commas allowed)."""
+    return frozenset(text.replace(",", " ").split())
+
+
+def _validate_routing(definition, b: _Builder, col) -> None:
+    """Questions asked of some kinds of institution only (``applies_to``) and indicators made of
+    one kind's answers (``responsible``): known kinds; once a form routes by kind, every
+    indicator names its responsible kinds; and each of them is asked what the indicator reads."""
+    sheet_names = definition["sheet_names"]
+    survey_name = sheet_names.get("survey", "survey")
+    ind_name = sheet_names.get("indicators", "indicators")
+
+    def known(sheet: str, row: int, column: str, text: str) -> frozenset[str]:
+        kinds = kinds_of(text)
+        for kind in sorted(kinds - set(INSTITUTION_KINDS)):
+            b.error(sheet, row, col("indicators" if sheet == ind_name else "survey", column),
+                    "unknown_institution_kind", value=kind, known=", ".join(INSTITUTION_KINDS))
+        return kinds & set(INSTITUTION_KINDS)
+
+    asked: dict[str, frozenset[str] | None] = {}   # name → the kinds it is asked of (None: all)
+    stack: list[frozenset[str] | None] = [None]
+    for record in definition["survey"]:
+        base = record.get("_type", "")
+        if base in ("end_group", "end_repeat"):
+            if len(stack) > 1:
+                stack.pop()
+            continue
+        own = known(survey_name, record["row"], "applies_to", record["applies_to"]) \
+            if record.get("applies_to") else None
+        effective = own if stack[-1] is None else stack[-1] if own is None else stack[-1] & own
+        if record.get("name"):
+            asked[record["name"]] = effective
+        if base in ("begin_group", "begin_repeat"):
+            stack.append(effective)
+    routed = any(record.get("applies_to") for record in definition["survey"]) or \
+        any(indicator.get("responsible") for indicator in definition["indicators"])
+    if not routed:
+        return
+    feeding: dict[str, list[str]] = defaultdict(list)
+    for record in definition["survey"]:
+        if record.get("indicator") and record.get("name"):
+            feeding[record["indicator"]].append(record["name"])
+    for indicator in definition["indicators"]:
+        row, code = indicator["row"], indicator.get("code", "")
+        if not indicator.get("responsible"):
+            b.error(ind_name, row, col("indicators", "responsible") or col("indicators", "code"),
+                    "responsible_missing", indicator=code)
+            continue
+        responsible = known(ind_name, row, "responsible", indicator["responsible"])
+        read = list(feeding.get(code, []))
+        for column in ("numerator", "denominator", "value"):
+            try:
+                read += sorted(parse(indicator[column]).references) if indicator.get(column) else []
+            except ExpressionError:
+                pass   # reported with the scoring
+        for name in dict.fromkeys(read):
+            kinds = asked.get(name)
+            if kinds is not None and responsible - kinds:
+                b.error(ind_name, row, col("indicators", "responsible"), "responsible_not_asked", indicator=code,
+                        name=name, kinds=", ".join(sorted(responsible - kinds)))
 
 
 def _fmt(number: float) -> str:

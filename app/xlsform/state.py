@@ -157,10 +157,13 @@ class _Context:
 
 class FormState:
     def __init__(self, form: CompiledForm, answers: dict[str, str], evidence: dict[str, str] | None = None,
-                 today: date | None = None, whole: bool = False):
+                 today: date | None = None, whole: bool = False, kind: str | None = None):
         """``whole``: evaluate every node now, in document order, which costs less than node by
-        node when the whole state will be read (an export)."""
+        node when the whole state will be read (an export). ``kind``: the kind of institution
+        answering; a question asked of other kinds only (``applies_to``) is not relevant (with
+        no kind, as in a preview, everything is asked)."""
         self.form = form
+        self.kind = kind
         self.stored = answers
         self.evidence = evidence or {}
         self.today = today or date.today()
@@ -270,6 +273,8 @@ class FormState:
 
     def _evaluate_at(self, node: Node, index: Index, path: str, relevant: bool) -> None:
         """Relevance and value of ``node`` at ``index``, its parent's relevance given."""
+        if relevant and node.applies_to and self.kind is not None and self.kind not in node.applies_to:
+            relevant = False
         if relevant and node.relevant is not None:
             relevant = self._true(node.relevant, node, index, default=True, path=path)
         self._relevant[path] = relevant
