@@ -67,7 +67,7 @@ def _response_id(app, institution):
      {"saved": "Sačuvano", "too_many": "Identifikovanih žrtava ne može biti više od pretpostavljenih.",
       "submit": "Predaj odgovor", "submitted": "Predato"}),
     ("official.al@example.org", "sq", AL_INSTITUTION,
-     {"saved": "U ruajt", "too_many": "Viktimat e identifikuara nuk mund të jenë më shumë se viktimat e supozuara.",
+     {"saved": "U ruajt", "too_many": "Viktimat e identifikuara nuk mund të jenë më shumë se viktimat e mundshme.",
       "submit": "Dorëzo përgjigjen", "submitted": "Dorëzuar"}),
 ])
 def test_official_fills_and_submits_the_ban_questionnaire(app, live_server, page, email, language, institution, texts):
