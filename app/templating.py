@@ -116,11 +116,21 @@ def kind_label(kind) -> str:
     return str(dict(institution_kind_choices()).get(str(kind), kind))
 
 
+def flag_label(code: str | None) -> str:
+    """What a flag on an indicator's value says (``app.scoring.IndicatorResult.flag``)."""
+    if code == "above_upper":
+        return _("(above its upper bound: not rated)")
+    if code == "no_cases":
+        return _("(no cases in the period: rated as the questionnaire sets)")
+    return ""
+
+
 def reason_label(code: str | None) -> str:
     """Why an indicator has no value, in words (``app.scoring.IndicatorResult.reason``)."""
     return {"no_cases": _("no cases in the period"), "not_applicable": _("not applicable"),
             "switched_off": _("does not apply, given an answer"), "incomplete": _("incomplete"),
             "not_responsible": _("asked of another kind of institution"),
+            "data_not_available": _("data not available"),
             "no_responsible": _("no figures yet from the kind of institution responsible")}.get(code or "",
                                                                                            _("not answered"))
 
@@ -182,6 +192,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["cycle_name"] = cycle_name
     app.jinja_env.globals["aggregation"] = aggregation
     app.jinja_env.globals["reason_label"] = reason_label
+    app.jinja_env.globals["flag_label"] = flag_label
     app.jinja_env.globals["kind_label"] = kind_label
     app.jinja_env.globals["country_label"] = country_label
     app.jinja_env.globals["kosovo_footnote"] = kosovo_footnote

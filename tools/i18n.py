@@ -9,6 +9,8 @@ otherwise fall back to ``sr`` (Cyrillic). Plural rules are set here, not taken f
     python tools/i18n.py check      # exit 1 if a catalogue lacks a translation
     python tools/i18n.py cyrillic   # Serbian Cyrillic from the reviewed Latin: the catalogue
                                     # and the shipped questionnaires' sr-Cyrl columns
+    python tools/i18n.py draft-cnr  # fill what Montenegrin lacks with a draft from Serbian Latin
+                                    # (ijekavian), for review; nothing translated is overwritten
 
 Serbian Cyrillic is never edited by hand: fix the Latin text, then run ``cyrillic``.
 """
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from app.serbian import cyrillic_from_latin  # noqa: E402
 from app.xlsform import definition  # noqa: E402
+from tools.ijekavian import montenegrin_draft  # noqa: E402
 
 TRANSLATIONS = ROOT / "translations"
 SLAVIC = "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);"
@@ -134,6 +137,44 @@ def cyrillic() -> None:
             print(f"{path.relative_to(ROOT)}: sr-Cyrl made from sr-Latn")
 
 
+def draft_montenegrin() -> None:
+    with open(_po_path("sr_Latn"), "rb") as fh:
+        latin = {message.id: message.string for message in read_po(fh) if message.id}
+    with open(_po_path("sr_Latn_ME"), "rb") as fh:
+        catalog = read_po(fh, locale="sr_Latn_ME")
+    drafted = 0
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not message.id or all(strings) or message.id not in latin:
+            continue
+        text = latin[message.id]
+        message.string = tuple(montenegrin_draft(part) for part in text) if isinstance(text, tuple) \
+            else montenegrin_draft(text)
+        drafted += 1
+    _force_plural(catalog, CATALOGUES["sr_Latn_ME"][1])
+    with open(_po_path("sr_Latn_ME"), "wb") as fh:
+        write_po(fh, catalog, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
+    print(f"sr_Latn_ME: {drafted} messages drafted from sr_Latn; review them")
+    for path in sorted((ROOT / "app" / "questionnaires").glob("*/*.csv")):
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        header, drafted = rows[0], 0
+        for index, column in enumerate(header):
+            base = column.split(":")[0]
+            latin_at = next((i for i, h in enumerate(header) if h.startswith(base + ":") and "(sr-Latn)" in h), None)
+            if "(cnr)" not in column or latin_at is None:
+                continue
+            for row in rows[1:]:
+                if not row[index] and row[latin_at]:
+                    row[index] = montenegrin_draft(row[latin_at])
+                    drafted += 1
+        if drafted:
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            path.write_text(buffer.getvalue(), encoding="utf-8")
+            print(f"{path.relative_to(ROOT)}: {drafted} Montenegrin cells drafted from sr-Latn; review them")
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "update"
     if command == "update":
@@ -142,5 +183,7 @@ if __name__ == "__main__":
         sys.exit(check())
     elif command == "cyrillic":
         cyrillic()
+    elif command == "draft-cnr":
+        draft_montenegrin()
     else:
         sys.exit(f"unknown command {command}")

@@ -12,8 +12,12 @@ and an expression evaluated at a node (``FormState.evaluate_in``).
   choice without a score);
 * points indicators: the sum of their questions' points ÷ the sum of their maxima, as a
   percentage (questions without points count in neither);
-* ratio indicators: numerator ÷ denominator × factor (no value when the denominator is 0 or
-  blank); band indicators: the value of their expression;
+* ratio indicators: numerator ÷ denominator × factor (no value when the denominator is blank;
+  when it is 0, "no cases", or the value the definition sets for no cases, ``when_no_cases``,
+  where the absence of cases is itself the finding); band indicators: the value of their expression;
+* an indicator whose ``availability`` question is answered ``not_available`` has no value
+  ("data not available", counted as not rated), and one answered ``not_competent`` counts
+  nowhere, as an indicator of another kind of institution — neither is ever a 0;
 * each is rated by its thresholds (green, amber, else red: ``DEFAULT_THRESHOLDS`` unless the
   definition says otherwise), and a rating is worth 2 / 1 / 0 points; a value above the
   indicator's upper bound (100 % unless the definition says) is shown, flagged, and not rated;
@@ -46,6 +50,8 @@ from app.xlsform.state import FormState, Index, node_path
 from app.xlsform.values import typed
 
 RATING_POINTS = {"green": 2.0, "amber": 1.0, "red": 0.0}
+# Answers of an indicator's ``availability`` question that leave it without a value, and why.
+UNAVAILABLE = {"not_available": "data_not_available", "not_competent": "not_responsible"}
 MAX_VALUE = 1e9   # beyond this an indicator value (a percentage, a band value) means nothing
 MIN_COVERAGE = 0.5   # an area or section is rated only when this share of its indicators is
 SECTIONS = ("law_policy", "practice")
@@ -64,7 +70,8 @@ class IndicatorResult:
     reason: str | None = None      # why there is no value otherwise: not_answered, not_applicable, switched_off,
                                    # no_cases, incomplete, not_responsible (another kind of institution's),
                                    # no_responsible (a country: no response of a responsible kind)
-    flag: str | None = None        # above_upper: a value beyond the indicator's upper bound, shown but not rated
+    flag: str | None = None        # above_upper: a value beyond the indicator's upper bound, shown but not rated;
+                                   # no_cases: a ratio with no cases, given the value its definition sets
 
     @property
     def rating_points(self) -> float | None:
@@ -167,7 +174,8 @@ def _number(state: FormState, expression) -> tuple[float | None, str | None]:
     return (number, None) if math.isfinite(number) else (None, "not_finite")
 
 
-def _checked(indicator: Indicator, value: float | None, reason: str | None = None, **parts) -> IndicatorResult:
+def _checked(indicator: Indicator, value: float | None, reason: str | None = None, flag: str | None = None,
+             **parts) -> IndicatorResult:
     code = indicator.code
     if value is None:
         return IndicatorResult(code, None, None, reason=reason or "not_answered", **parts)
@@ -177,7 +185,7 @@ def _checked(indicator: Indicator, value: float | None, reason: str | None = Non
         return IndicatorResult(code, None, None, problem="out_of_range", **parts)
     if indicator.upper is not None and value > indicator.upper:
         return IndicatorResult(code, value, None, flag="above_upper", **parts)
-    return IndicatorResult(code, value, rate(value, indicator.thresholds), **parts)
+    return IndicatorResult(code, value, rate(value, indicator.thresholds), flag=flag, **parts)
 
 
 def _missing(form: CompiledForm, state: FormState, indicator: Indicator) -> str | None:
@@ -201,6 +209,10 @@ def _missing(form: CompiledForm, state: FormState, indicator: Indicator) -> str 
 def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) -> IndicatorResult:
     if indicator.responsible and state.kind is not None and state.kind not in indicator.responsible:
         return IndicatorResult(indicator.code, None, None, reason="not_responsible")
+    if indicator.availability and state.is_relevant(indicator.availability):
+        said = state.answer(indicator.availability)
+        if said in UNAVAILABLE:
+            return IndicatorResult(indicator.code, None, None, reason=UNAVAILABLE[said])
     if indicator.method in ("ratio", "band"):
         missing = _missing(form, state, indicator)
         if missing:
@@ -212,6 +224,9 @@ def score_indicator(form: CompiledForm, state: FormState, indicator: Indicator) 
             return IndicatorResult(indicator.code, None, None, problem=problem or problem_below)
         if numerator is not None and denominator:
             value, reason = numerator / denominator * indicator.factor, None
+        elif denominator == 0 and indicator.when_no_cases is not None:   # rated as the definition says
+            return _checked(indicator, indicator.when_no_cases, numerator=numerator, denominator=denominator,
+                            flag="no_cases")
         else:
             value, reason = None, "no_cases" if denominator == 0 else "not_answered"
         return _checked(indicator, value, reason, numerator=numerator, denominator=denominator)
@@ -288,6 +303,8 @@ def aggregate_indicator(indicator: Indicator, results: list[IndicatorResult]) ->
         parts = [(top, bottom) for top, bottom in parts if top is not None and bottom is not None]
         tops = sum(top for top, _bottom in parts)
         bottoms = sum(bottom for _top, bottom in parts)
+        if not bottoms and parts and ratio and indicator.when_no_cases is not None:
+            return _checked(indicator, indicator.when_no_cases, numerator=tops, denominator=0.0, flag="no_cases")
         if not bottoms:
             return _checked(indicator, None, "no_cases" if parts else _common_reason(results))
         value = tops / bottoms * (indicator.factor if ratio else 100)

@@ -14,7 +14,8 @@ from app.exports import sheets
 from app.exports.writer import CsvBook, XlsxBook, excel_date_format
 from app.models import Response, ResponseStatus, ThreadKind
 from app.services import raw_data, reports, responses, review
-from app.templating import aggregation, country_label, country_name, kosovo_footnote, person, reason_label, status_label
+from app.templating import (aggregation, country_label, country_name, flag_label, kosovo_footnote, person, reason_label,
+                            status_label)
 from app.views import _form
 
 _SECTIONS = ("law_policy", "practice")
@@ -40,9 +41,7 @@ def _reason(result) -> str:
         return _("cannot be computed")
     if result.value is None:
         return reason_label(result.reason)
-    if result.flag == "above_upper":
-        return _("(above its upper bound: not rated)")
-    return ""
+    return flag_label(result.flag)
 
 
 def institution(user, response: Response, language: str) -> sheets.Book:

@@ -92,11 +92,13 @@ class Indicator:
     aggregate: str
     upper: float | None = None    # a value above it is flagged, never rated (100 % unless the definition says)
     responsible: frozenset[str] = frozenset()   # institution kinds whose answers make it (empty: every kind)
+    when_no_cases: float | None = None   # a ratio's value when its denominator is 0 (None: no value, "no cases")
+    availability: str = ""   # a question whose answer may say the data are not available or not its competence
     questions: list[str] = field(default_factory=list)
 
     def references(self) -> set[str]:
         """The questions it scores and the names its ratio or band expressions read."""
-        names = set(self.questions)
+        names = set(self.questions) | ({self.availability} if self.availability else set())
         for expression in (self.numerator, self.denominator, self.value):
             if expression is not None:
                 names |= expression.references
@@ -146,7 +148,9 @@ class CompiledForm:
                 thresholds=dict(DEFAULT_THRESHOLDS) | (parse_thresholds(row.get("thresholds", "")) or {}),
                 aggregate=row.get("aggregate") or ("sum" if method == "ratio" else "mean"),
                 upper=float(row["upper"]) if row.get("upper") else (None if method == "band" else 100.0),
-                responsible=kinds_of(row.get("responsible", "")))
+                responsible=kinds_of(row.get("responsible", "")),
+                when_no_cases=float(row["when_no_cases"]) if row.get("when_no_cases") else None,
+                availability=row.get("availability", ""))
         for node in self.by_name.values():
             if node.indicator in self.indicators:
                 self.indicators[node.indicator].questions.append(node.name)

@@ -40,7 +40,7 @@ KNOWN = {
     "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
-                   "thresholds", "aggregate", "upper", "responsible", "machine_made"},
+                   "thresholds", "aggregate", "upper", "responsible", "when_no_cases", "availability", "machine_made"},
     "areas": {"code", "order", "label", "machine_made"},
 }
 ALIASES = {
@@ -688,6 +688,14 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
         if not area.get("label"):
             b.error(area_name, area["row"], col("areas", "label"), "missing_label")
     codes: dict[str, dict] = {}
+    selects = {}   # single-answer questions outside repeats: name → their list
+    depth = 0
+    for record in definition["survey"]:
+        base, list_name, _flag = normalise_type(record["type"]) if record.get("type") else ("", None, None)
+        depth += base == "begin_repeat"
+        depth -= base == "end_repeat"
+        if base == "select_one" and not depth and record.get("name"):
+            selects[record["name"]] = list_name
     for indicator in definition["indicators"]:
         row, code = indicator["row"], indicator.get("code", "")
         if not code or not NAME.match(code):
@@ -732,6 +740,20 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
             b.error(ind_name, row, col("indicators", "factor"), "score_not_number", value=indicator["factor"])
         if indicator.get("upper") and _number(indicator["upper"]) is None:
             b.error(ind_name, row, col("indicators", "upper"), "score_not_number", value=indicator["upper"])
+        if indicator.get("when_no_cases"):
+            if _number(indicator["when_no_cases"]) is None:
+                b.error(ind_name, row, col("indicators", "when_no_cases"), "score_not_number",
+                        value=indicator["when_no_cases"])
+            elif method != "ratio":
+                b.error(ind_name, row, col("indicators", "when_no_cases"), "when_no_cases_not_ratio")
+        if indicator.get("availability"):
+            asked = selects.get(indicator["availability"])
+            if asked is None:
+                b.error(ind_name, row, col("indicators", "availability"), "availability_not_select",
+                        name=indicator["availability"])
+            elif not {"not_available", "not_competent"} & {c for c in lists.get(asked, {})}:
+                b.error(ind_name, row, col("indicators", "availability"), "availability_choices",
+                        name=indicator["availability"], list=asked)
         thresholds = indicator.get("thresholds", "")
         if thresholds and parse_thresholds(thresholds) is None:
             b.error(ind_name, row, col("indicators", "thresholds"), "bad_thresholds", value=thresholds)
@@ -819,7 +841,7 @@ def _validate_routing(definition, b: _Builder, col) -> None:
                     "responsible_missing", indicator=code)
             continue
         responsible = known(ind_name, row, "responsible", indicator["responsible"])
-        read = list(feeding.get(code, []))
+        read = list(feeding.get(code, [])) + ([indicator["availability"]] if indicator.get("availability") else [])
         for column in ("numerator", "denominator", "value"):
             try:
                 read += sorted(parse(indicator[column]).references) if indicator.get(column) else []
