@@ -51,6 +51,8 @@ def _value(node, chance: random.Random, quality: float) -> str | None:
         roll = chance.random()
         return "na" if roll < 0.05 else "yes" if roll < 0.05 + quality else "partially" if roll < 0.25 + quality \
             else "no"
+    if node.list_name == "data":   # whether figures are available: mostly, from the institution's records
+        return "available" if chance.random() < 0.9 else "not_available"
     if node.type == "select_one":
         return None   # chosen from the form's choices by the caller
     if node.type == "select_multiple":

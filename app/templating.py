@@ -11,6 +11,8 @@ from flask_babel import ngettext
 
 from app.i18n import LANGUAGES, current_language
 from app.forms.admin import institution_kind_choices
+from app.services import questionnaires
+from app.xlsform.compiled import UnusableDefinition
 from app.models import CycleStatus, InstitutionKind, ResponseStatus, ReviewAction, Role, VersionStatus
 from app.views._form import html_id
 from app.views._render import safe_next
@@ -116,6 +118,16 @@ def kind_label(kind) -> str:
     return str(dict(institution_kind_choices()).get(str(kind), kind))
 
 
+def questionnaire_title(version) -> str:
+    """A questionnaire version's title in the interface language (``form_title::…`` in its
+    settings), else in its default language."""
+    try:
+        form = questionnaires.compiled(version)
+    except UnusableDefinition:
+        return version.questionnaire.title
+    return form.text(form.titles, current_language())[0] or version.questionnaire.title
+
+
 def flag_label(code: str | None) -> str:
     """What a flag on an indicator's value says (``app.scoring.IndicatorResult.flag``)."""
     if code == "above_upper":
@@ -193,6 +205,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["aggregation"] = aggregation
     app.jinja_env.globals["reason_label"] = reason_label
     app.jinja_env.globals["flag_label"] = flag_label
+    app.jinja_env.globals["questionnaire_title"] = questionnaire_title
     app.jinja_env.globals["kind_label"] = kind_label
     app.jinja_env.globals["country_label"] = country_label
     app.jinja_env.globals["kosovo_footnote"] = kosovo_footnote

@@ -118,6 +118,7 @@ class CompiledForm:
         self.form_id: str = definition["form_id"]
         self.title: str = definition["title"]
         self.default_language: str = definition["default_language"]
+        self.titles: dict[str, str] = definition.get("titles") or {self.default_language: self.title}
         self.languages: list[str] = [language["code"] for language in definition["languages"]]
         self.choices: dict[str, list[Choice]] = {}
         for row in definition["choices"] + definition.get("external_choices", []):

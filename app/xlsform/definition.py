@@ -29,6 +29,7 @@ TRANSLATABLE = {
     "external_choices": {"label"},
     "indicators": {"label"},
     "areas": {"label"},
+    "settings": {"label"},   # ``label::Shqip (sq)``: the form's title per language (pyxform's form label)
 }
 KNOWN = {
     "survey": {"type", "name", "label", "hint", "guidance_hint", "required", "required_message", "relevant",
@@ -37,7 +38,7 @@ KNOWN = {
                "applies_to", "machine_made"},
     "choices": {"list_name", "name", "label", "score", "machine_made"},
     "external_choices": {"list_name", "name", "label"},
-    "settings": {"form_id", "version", "form_title", "default_language", "instance_name", "style",
+    "settings": {"form_id", "version", "form_title", "label", "default_language", "instance_name", "style",
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
                    "thresholds", "aggregate", "upper", "responsible", "when_no_cases", "availability", "machine_made"},
@@ -307,6 +308,11 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
     if not default_language:
         default_language = plain_key if plain_key in builder.languages else next(iter(builder.languages), "default")
 
+    titles = dict(settings.get("label") or {})
+    if "" in titles:
+        titles.setdefault(plain_key, titles.pop(""))
+    if settings.get("form_title") and default_language:
+        titles.setdefault(default_language, settings["form_title"])
     form_id = settings.get("form_id") or ""
     if not form_id and file_name and name_from_file(file_name):
         form_id = name_from_file(file_name)
@@ -315,7 +321,8 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
     definition = {
         "form_id": form_id,
         "version": settings.get("version", ""),
-        "title": settings.get("form_title", "") or form_id,
+        "title": settings.get("form_title") or titles.get(default_language) or next(iter(titles.values()), "") or form_id,
+        "titles": titles,
         "default_language": default_language,
         "plain_language": plain_key,   # the language of columns written without one (``label``)
         "languages": [{"code": code, "name": spec} for code, spec in builder.languages.items()],

@@ -185,8 +185,8 @@ def _ban() -> CompiledForm:
 def test_ban_indicators_by_hand():
     form = _ban()
     answers = {"ip_definition": "yes", "ip_all_forms": "partially", "ip_non_punishment": "na",
-               "id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6", "id_boys": "4",
-               "if_budget_planned": "200000", "if_budget_spent": "90000"}
+               "id_data": "available", "id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6",
+               "id_boys": "4", "if_data": "available", "if_budget_planned": "200000", "if_budget_spent": "90000"}
     results = score_response(form, FormState(form, answers), ["IP1", "IP2", "ID4", "IF5"])
     assert (results["IP1"].value, results["IP1"].rating) == (75.0, "green")   # 3 of 4
     assert results["IP2"].value is None                                       # not applicable
@@ -345,9 +345,9 @@ def test_a_countrys_missing_value_says_the_reason_its_responses_share(reasons, e
 def test_ban_country_aggregates_by_hand():
     """Two BAN responses of one country: ID4 sums numerators and denominators, IP1 (mean) averages."""
     form = _ban()
-    first = {"id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6", "id_boys": "4",
+    first = {"id_data": "available", "id_presumed": "40", "id_women": "12", "id_men": "8", "id_girls": "6", "id_boys": "4",
              "ip_definition": "yes", "ip_all_forms": "yes"}
-    second = {"id_presumed": "10", "id_women": "1", "id_men": "0", "id_girls": "0", "id_boys": "0",
+    second = {"id_data": "available", "id_presumed": "10", "id_women": "1", "id_men": "0", "id_girls": "0", "id_boys": "0",
               "ip_definition": "no", "ip_all_forms": "partially"}
     responses = [score_response(form, FormState(form, answers), ["ID4", "IP1"]) for answers in (first, second)]
     assert [r["ID4"].value for r in responses] == [75.0, 10.0]

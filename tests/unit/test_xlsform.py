@@ -157,8 +157,15 @@ def test_shipped_ban_questionnaire_has_what_the_monitoring_tool_needs():
     assert any(node.kind == "repeat" for node in form.walk())
     assert any(q.evidence == "required-when-positive" for q in form.questions())
     assert any(q.relevant is not None for q in form.questions())
-    assert form.by_name["id_boys"].constraint.references >= {"id_presumed"}
     assert form.indicators["CO5"].numerator.references == {"co_paid"}
+    # Flows that span periods are not compared (this year's convictions come from earlier prosecutions).
+    assert "id_presumed" not in form.by_name["id_boys"].constraint.references
+    assert "ip_prosecuted" not in form.by_name["ip_convicted"].constraint.references
+    # Every indicator names who answers it, every ratio its upper bound; the law is the coordinator's.
+    assert all(indicator.responsible for indicator in form.indicators.values())
+    assert all(i.upper == 100 for i in form.indicators.values() if i.method == "ratio")
+    assert form.by_name["ip_law"].applies_to == {"national_coordinator"}
+    assert form.titles["sq"].startswith("Instrumenti rajonal")
 
 
 def test_kbf_matrix_has_the_three_phases():
