@@ -84,6 +84,7 @@ def describe(issue: Issue) -> str:
         "bad_section": lambda: _("The section must be law_policy or practice."),
         "bad_method": lambda: _("The method must be points, ratio or band."),
         "bad_aggregate": lambda: _("The aggregate must be sum or mean."),
+        "language_copy": lambda: _("The texts in “%(language)s” are %(share)s %% the same as in “%(other)s”, word for word: is one a relabelled copy of the other? A reader choosing it would get the wrong language.", language=p["language"], other=p["other"], share=p["share"]),
         "when_no_cases_not_ratio": lambda: _("when_no_cases gives a ratio its value when it has no cases; this indicator is not a ratio."),
         "availability_not_select": lambda: _("availability must name a single-answer question outside repeats; “%(name)s” is not one.", name=p["name"]),
         "availability_choices": lambda: _("The list “%(list)s” of “%(name)s” has neither a not_available nor a not_competent choice, so it can never say that the data are missing.", list=p["list"], name=p["name"]),

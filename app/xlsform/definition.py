@@ -899,6 +899,32 @@ def _validate_translations(definition, b: _Builder, col) -> None:
                     if language not in texts:
                         b.warn(sheet_names.get(key, key), record["row"], col(key, column),
                                "translation_missing", language=language, field=column)
+    _copied_languages(definition, b, languages)
+
+
+COPY_SHARE = 0.8   # a language whose texts are this identical to another's is a relabelled copy
+COPY_MINIMUM = 20  # texts both languages have, before two languages are compared at all
+
+
+def _copied_languages(definition, b: _Builder, languages: list[str]) -> None:
+    """A language whose texts are mostly another's, word for word (Bosnian relabelled as
+    Montenegrin), is reported once, on the survey sheet: a reader would be given the wrong language."""
+    texts: dict[str, dict[tuple, str]] = {language: {} for language in languages}
+    for key in ("survey", "choices", "indicators", "areas"):
+        for record in definition[key]:
+            for column in TRANSLATABLE[key]:
+                for language, text in (record.get(column) or {}).items():
+                    if language in texts and not text.isdigit():
+                        texts[language][(key, record["row"], column)] = text
+    for index, first in enumerate(languages):
+        for second in languages[index + 1:]:
+            shared = texts[first].keys() & texts[second].keys()
+            if len(shared) < COPY_MINIMUM:
+                continue
+            same = sum(texts[first][place] == texts[second][place] for place in shared)
+            if same > COPY_SHARE * len(shared):
+                b.warn(definition["sheet_names"].get("survey", "survey"), None, None, "language_copy",
+                       language=second, other=first, share=round(same / len(shared) * 100))
 
 
 def missing_translations(issues: list[Issue]) -> dict[str, int]:

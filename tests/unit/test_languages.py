@@ -77,3 +77,15 @@ def test_cyrillic_keeps_code_and_spells_serbian(latin, english, expected):
     made = cyrillic_from_latin(latin, english, code_words())
     assert made == expected
     assert not mixed_words(made)
+
+
+def test_a_questionnaire_language_that_copies_another_is_a_located_warning():
+    from app.services import questionnaires
+    from tests.xlsform_builders import workbook
+    rows = [["type", "name", "label::Bosanski (bs)", "label::Crnogorski (cnr)", "label::Hrvatski (hr)"]]
+    rows += [["integer", f"q{n}", f"Broj žrtava {n}", f"Broj žrtava {n}", f"Broj žrtava, skupina {n}"] for n in range(25)]
+    _definition, issues = questionnaires.check(workbook(rows, settings=[["form_id", "default_language"],
+                                                                        ["copied", "Bosanski (bs)"]]))
+    copies = [issue for issue in issues if issue.code == "language_copy"]
+    assert [(i.params["language"], i.params["other"], i.params["share"], i.warning) for i in copies] == \
+        [("cnr", "bs", 100, True)]

@@ -51,7 +51,7 @@ def _everyone_reads(client, auth, paths, needle=None):
 
 def test_a_ratio_beyond_any_sense_shows_cannot_be_computed_for_everyone(app, client, auth, make_response):
     response_id = make_response("ban_monitoring")
-    _store(app, response_id, {"if_budget_planned": "0.0000000000000000001", "if_budget_spent": "999999999999999"})
+    _store(app, response_id, {"if_data": "available", "if_budget_planned": "0.0000000000000000001", "if_budget_spent": "999999999999999"})
     _everyone_reads(client, auth, [f"/responses/{response_id}/pages/7", f"/responses/{response_id}", "/",
                                    "/responses/"], needle="cannot be computed")
 
