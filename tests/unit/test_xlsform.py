@@ -119,7 +119,7 @@ def test_missing_translations_are_reported_per_language_never_dropped():
     assert [l["code"] for l in definition["languages"]] == ["en", "sq", "hr"]
 
 
-@pytest.mark.parametrize("folder", [SHIPPED / "ban_monitoring", SHIPPED / "kbf_reintegration"])
+@pytest.mark.parametrize("folder", [SHIPPED / "ban_monitoring", SHIPPED / "kbf_reintegration", SHIPPED / "kbf_plan_review"])
 def test_round_trip_gives_the_same_definition(folder, tmp_path):
     definition, issues = build(read_folder(folder))
     assert not [i for i in issues if not i.warning]
@@ -172,7 +172,30 @@ def test_kbf_matrix_has_the_three_phases():
     definition, issues = _check(to_xlsx(SHIPPED / "kbf_reintegration"))
     form = CompiledForm(definition)
     assert [a.code for a in form.areas] == ["crisis", "transition", "reintegration"]
-    assert {"en", "sq", "sr_Latn", "mk"} <= set(form.languages)
+    assert {"en", "sq", "sr_Latn", "mk", "bs"} <= set(form.languages)
+    assert not [i for i in issues if i.code == "translation_missing"]
+    for phase in ("cr", "tr", "ri"):   # success over the persons whose phase ended, not all in the phase
+        assert form.indicators[f"{phase.upper()}_SUCCESS"].denominator.references == {f"{phase}_ended"}
+        assert {f"{phase}_families", f"{phase}_interviewed"} <= set(form.by_name)
+        assert form.by_name[f"{phase}_view_progress"].indicator == f"{phase.upper()}_VIEW_PROGRESS"
+
+
+def test_kbf_plan_review_keeps_a_pseudonym_and_no_personal_data():
+    from app.xlsform.state import FormState
+    definition, issues = _check(to_xlsx(SHIPPED / "kbf_plan_review"))
+    form = CompiledForm(definition)
+    assert not [i for i in issues if not i.warning or i.code == "translation_missing"]
+    assert {"en", "sq", "sr_Latn", "mk", "bs"} <= set(form.languages)
+    names = {node.name for node in form.questions()}
+    assert not {name for name in names if "birth" in name or name in ("name", "surname", "address", "phone")}
+    assert form.by_name["age_group"].type == "select_one"   # an age group, not a date of birth
+
+    def refused(code):
+        state = FormState(form, {"beneficiary_code": code})
+        return [p.code for p in state.problems() if p.node.name == "beneficiary_code"]
+
+    assert refused("AB-0042") == []
+    assert refused("Ana Petrović") == ["constraint"]
 
 
 def test_the_csv_source_and_the_xlsx_give_the_same_definition():

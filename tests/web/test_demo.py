@@ -16,10 +16,10 @@ def test_the_demo_shows_the_product(app, client):
         past = db.session.scalars(select(Cycle).where(Cycle.name == "2025 annual monitoring")).one()
         assert past.status == CycleStatus.CLOSED
         statuses = db.session.scalars(select(Response.status).where(Response.cycle_id == past.id)).all()
-        assert len(statuses) == 18 and set(statuses) == {ResponseStatus.APPROVED}
+        assert len(statuses) == 19 and set(statuses) == {ResponseStatus.APPROVED}
         assert db.session.scalar(select(func.count()).select_from(ReviewedScore)) >= 3
         assert db.session.scalar(select(func.count()).select_from(Thread)) >= 3
-        assert db.session.scalar(select(func.count()).select_from(ScoreSnapshot)) >= 36
+        assert db.session.scalar(select(func.count()).select_from(ScoreSnapshot)) >= 38
         current = db.session.scalars(select(Cycle).where(Cycle.name == "2026 annual monitoring")).one()
         waiting = db.session.scalars(select(Response.status).where(Response.cycle_id == current.id)).all()
         assert sorted(waiting) == sorted([ResponseStatus.DRAFT, ResponseStatus.DRAFT, ResponseStatus.SUBMITTED])
