@@ -64,10 +64,10 @@ def _response_id(app, institution):
 
 @pytest.mark.parametrize("email,language,institution,texts", [
     ("official.rs@example.org", "sr_Latn", "Centar za zaštitu žrtava trgovine ljudima",
-     {"saved": "Sačuvano", "too_many": "Identifikovanih žrtava ne može biti više od pretpostavljenih.",
+     {"saved": "Sačuvano", "too_many": "Ne može biti veće od broja identifikovanih žrtava.",
       "submit": "Predaj odgovor", "submitted": "Predato"}),
     ("official.al@example.org", "sq", AL_INSTITUTION,
-     {"saved": "U ruajt", "too_many": "Viktimat e identifikuara nuk mund të jenë më shumë se viktimat e mundshme.",
+     {"saved": "U ruajt", "too_many": "Nuk mund të kalojë viktimat e identifikuara.",
       "submit": "Dorëzo përgjigjen", "submitted": "Dorëzuar"}),
 ])
 def test_official_fills_and_submits_the_ban_questionnaire(app, live_server, page, email, language, institution, texts):
@@ -88,29 +88,37 @@ def test_official_fills_and_submits_the_ban_questionnaire(app, live_server, page
     _wait_saved(page, "q-id_nrm")
     _autosaved(page, "#q-id_nrm-evidence", "Zakon o NRM, čl. 4")
     page.locator("#q-id_nrm-feedback .saved").wait_for()
-    # Skip logic: the foreign-nationals question appears once someone is identified.
+    # Skip logic: the figures appear once the register is said to hold them, the foreign
+    # nationals once someone is identified.
+    assert page.locator("#q-id_presumed").is_hidden()
+    page.locator("#q-id_data input[value='available']").check()
+    _wait_saved(page, "q-id_data")
+    page.locator("#q-id_presumed").wait_for(state="visible")
     assert page.locator("#q-id_foreign").is_hidden()
     _autosaved(page, "#q-id_presumed-input", "10")
     _wait_saved(page, "q-id_presumed")
     _autosaved(page, "#q-id_women-input", "4")
     _wait_saved(page, "q-id_women")
+    _autosaved(page, "#q-id_boys-input", "2")
+    _wait_saved(page, "q-id_boys")
     page.locator("#q-id_foreign").wait_for(state="visible")
+    assert "6" in page.locator("#q-id_total_note").inner_text()
     # A constraint error in the official's language; nothing stored.
-    _autosaved(page, "#q-id_boys-input", "9")
-    error = page.locator("#q-id_boys-error")
+    _autosaved(page, "#q-id_foreign-input", "9")
+    error = page.locator("#q-id_foreign-error")
     error.wait_for()
     assert error.inner_text() == texts["too_many"]
     # matrica.js marks the input invalid once htmx has settled the swapped feedback.
-    page.wait_for_function("() => document.querySelector('#q-id_boys-input').getAttribute('aria-invalid') === 'true'")
-    _autosaved(page, "#q-id_boys-input", "2")
-    _wait_saved(page, "q-id_boys")
-    page.wait_for_function("() => !document.querySelector('#q-id_boys-input').hasAttribute('aria-invalid')")
-    assert "6" in page.locator("#q-id_total_note").inner_text()
+    page.wait_for_function("() => document.querySelector('#q-id_foreign-input').getAttribute('aria-invalid') === 'true'")
+    _autosaved(page, "#q-id_foreign-input", "2")
+    _wait_saved(page, "q-id_foreign")
+    page.wait_for_function("() => !document.querySelector('#q-id_foreign-input').hasAttribute('aria-invalid')")
     # Reload: every answer is still there.
     page.reload()
     assert page.locator("#q-id_presumed-input").input_value() == "10"
     assert page.locator("#q-id_women-input").input_value() == "4"
     assert page.locator("#q-id_boys-input").input_value() == "2"
+    assert page.locator("#q-id_foreign-input").input_value() == "2"
     assert page.locator("#q-id_nrm input[value='yes']").is_checked()
     assert page.locator("#q-id_nrm-evidence").input_value() == "Zakon o NRM, čl. 4"
     page.goto(f"{base}/responses/{response_id}/pages/1")
@@ -135,21 +143,26 @@ def test_without_javascript_a_section_saves_as_a_plain_form(app, live_server, no
     page.locator("#email").fill("official.al@example.org")
     page.locator("#password").fill("matrica-demo")
     page.locator("form button.primary").click()
-    page.goto(f"{live_server}/responses/{response_id}/pages/6")
-    page.locator("#q-co_claims-input").fill("5")
-    page.locator("#q-co_criminal_claim input[value='partially']").check()
-    page.locator("#q-co_criminal_claim-evidence").fill("Kodi i Procedurës Penale, neni 61")
+    page.goto(f"{live_server}/responses/{response_id}/pages/3")
+    page.locator("#q-id_data input[value='available']").check()
+    page.locator("#q-id_nrm input[value='partially']").check()
+    page.locator("#q-id_nrm-evidence").fill("Udhëzimi për Mekanizmin Kombëtar të Referimit")
     page.get_by_role("button", name="Ruaj këtë seksion", exact=True).click()
     page.wait_for_load_state()
     assert "Përgjigjet tuaja në këtë faqe u ruajtën." in page.locator("#flash").inner_text()
-    # The questions that depend on the claims appear after the save (no JavaScript to swap them in).
-    assert page.locator("#q-co_awarded_cases").is_visible()
-    page.locator("#q-co_awarded_cases-input").fill("9")
+    # The figures that depend on the answer appear after the save (no JavaScript to swap them in).
+    assert page.locator("#q-id_presumed").is_visible()
+    page.locator("#q-id_presumed-input").fill("5")
+    page.locator("#q-id_women-input").fill("2")
     page.get_by_role("button", name="Ruaj këtë seksion", exact=True).click()
-    assert "Nuk mund të kalojë kërkesat e paraqitura." in page.locator("#q-co_awarded_cases-error").inner_text()
+    page.wait_for_load_state()
+    assert page.locator("#q-id_foreign").is_visible()
+    page.locator("#q-id_foreign-input").fill("9")
+    page.get_by_role("button", name="Ruaj këtë seksion", exact=True).click()
+    assert "Nuk mund të kalojë viktimat e identifikuara." in page.locator("#q-id_foreign-error").inner_text()
     with app.app_context():
         stored = {a.path: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))}
-    assert stored["co_claims"] == "5" and stored["co_criminal_claim"] == "partially" and "co_awarded_cases" not in stored
+    assert stored["id_presumed"] == "5" and stored["id_nrm"] == "partially" and "id_foreign" not in stored
 
 
 def test_form_pages_have_no_serious_accessibility_violations(app, live_server, axe_page):
@@ -161,14 +174,17 @@ def test_form_pages_have_no_serious_accessibility_violations(app, live_server, a
 
     def show_an_error(page, path):
         if path.endswith("/pages/3"):  # audit the page with an error shown, too
+            page.locator("#q-id_data input[value='available']").check()
+            page.locator("#q-id_presumed").wait_for(state="visible")
             page.locator("#q-id_presumed-input").fill("1")
             page.locator("#q-id_presumed-input").press("Tab")
             page.locator("#q-id_presumed-feedback .saved").wait_for()
             page.locator("#q-id_women-input").fill("5")
             page.locator("#q-id_women-input").press("Tab")
-            page.locator("#q-id_boys-input").fill("9")
-            page.locator("#q-id_boys-input").press("Tab")
-            page.locator("#q-id_boys-error").wait_for()
+            page.locator("#q-id_foreign").wait_for(state="visible")
+            page.locator("#q-id_foreign-input").fill("9")
+            page.locator("#q-id_foreign-input").press("Tab")
+            page.locator("#q-id_foreign-error").wait_for()
 
     problems = serious_violations(page, live_server, paths, show_an_error)
     assert not problems, json.dumps(problems, indent=1)
