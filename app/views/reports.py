@@ -156,7 +156,8 @@ def country(cycle_id: int, country_id: int):
     institutions_chart = [(row.response.institution.name,
                            _mean([row.reviewed_areas[code].percent for code, _l in areas]) if row.snapshot else None,
                            None) for row in sheet.rows]
-    return render("reports/country.html", sheet=sheet, indicators=indicators, areas=areas, chart=chart,
+    rated = sum(1 for code in form.indicators if code in sheet.reviewed and sheet.reviewed[code].rating)
+    return render("reports/country.html", sheet=sheet, indicators=indicators, areas=areas, chart=chart, rated=rated,
                   institutions_chart=institutions_chart, sections=SECTIONS, section_label=section_label,
                   cycles=reports.cycles_for(user))
 
