@@ -108,7 +108,8 @@ def load_demo(with_history: bool = True) -> list[str]:
     if cycle is None:
         cycle = cycles.save_cycle(None, None, name=DEMO_CYCLE, period_start=date(2026, 1, 1),
                                   period_end=date(2026, 12, 31), deadline=date(2027, 3, 31),
-                                  version_id=ban.id if ban else None, names=demo.annual_names(2026))
+                                  version_id=ban.id if ban else None, names=demo.annual_names(2026),
+                                  rates=demo.RATES)
         cycles.assign_institutions(None, cycle, {first["RS"].id, first["AL"].id})
         if ban is not None:
             cycles.set_status(None, cycle, CycleStatus.OPEN)

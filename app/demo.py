@@ -20,6 +20,8 @@ from app.services import cycles, responses, review, scores, users
 from app.services.responses import Submitted
 
 PAST_CYCLE = "2025 annual monitoring"
+# Units per euro over the year (the convertible mark's is fixed); Montenegro and Kosovo use the euro.
+RATES = {"ALL": 98.4, "BAM": 1.95583, "MKD": 61.5, "RSD": 117.2}
 
 def annual_names(year: int) -> dict[str, str]:
     """A yearly monitoring cycle's name in each interface language (demo data)."""
@@ -110,7 +112,8 @@ def load_past_cycle(version, institutions: list[Institution], reviewers: dict[st
     if db.session.scalars(select(Cycle).where(Cycle.name == PAST_CYCLE)).first() is not None:
         return []
     cycle = cycles.save_cycle(None, None, name=PAST_CYCLE, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
-                              deadline=date(2026, 3, 31), version_id=version.id, names=annual_names(2025))
+                              deadline=date(2026, 3, 31), version_id=version.id, names=annual_names(2025),
+                              rates=RATES)
     cycles.assign_institutions(None, cycle, {institution.id for institution in institutions})
     cycles.set_status(None, cycle, CycleStatus.OPEN)
     approved = 0

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 
 from app import create_app
 from app.cli import DEMO_PASSWORD, load_demo
+from app.demo import RATES
 from app.extensions import db
 from app.models import Answer, Country, Institution, InstitutionKind, Response, ResponseStatus, Role
 from app.services import users as user_service
@@ -219,7 +220,7 @@ def make_response(app, demo):
                 version = questionnaire_service.import_questionnaire(None, data, f"{form}.xlsx", publish=True)
             item = db.session.scalars(db.select(Cycle).where(Cycle.name == cycle)).first()
             if item is None:
-                item = cycle_service.save_cycle(None, None, name=cycle, period_start=date(2026, 1, 1),
+                item = cycle_service.save_cycle(None, None, name=cycle, period_start=date(2026, 1, 1), rates=RATES,
                                                 period_end=date(2026, 12, 31), deadline=date(2027, 3, 31),
                                                 version_id=version.id)
                 cycle_service.set_status(None, item, CycleStatus.OPEN)

@@ -77,6 +77,10 @@ class CycleForm(FlaskForm):
     deadline = DateField(_l("Deadline for responses"), validators=[DataRequired()])
     version_id = SelectField(_l("Questionnaire version"), coerce=optional_int, validators=[Optional()],
                              description=_l("Only published versions can be pinned."))
+    rates = StringField(_l("Exchange rates for the period"), validators=[Optional(), Length(max=500)],
+                        description=_l("Units of each national currency per euro, separated by semicolons, such as "
+                                       "RSD 117.2; MKD 61.5; ALL 98.4; BAM 1.95583. Amounts answered in a national "
+                                       "currency are also shown in euro at these rates."))
 
 
 class MultiCheckboxField(SelectMultipleField):

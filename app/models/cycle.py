@@ -33,6 +33,9 @@ class Cycle(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # The name in other interface languages (code → name); a language without one shows ``name``.
     names: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The period's exchange rates: currency code → units of it per euro (RSD → 117.2). Amounts
+    # answered in a national currency are shown in euro at these rates.
+    rates: Mapped[dict] = mapped_column(JSON, default=dict)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)

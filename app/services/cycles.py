@@ -1,25 +1,79 @@
 """Monitoring cycles: create, pin a published questionnaire version, assign institutions, open."""
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 
+from babel import Locale
+from babel.numbers import get_territory_currencies
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (Answer, Cycle, CycleStatus, Institution, QuestionnaireVersion, Response,
                         ResponseStatus, User, VersionStatus)
-from app.services import audit
+from app.services import audit, questionnaires
 from app.services.errors import ServiceError
+from app.xlsform.compiled import UnusableDefinition
 
 
 class CycleError(ServiceError, ValueError):
     """A refused change to a cycle."""
 
 
+_RATE = re.compile(r"([A-Za-z]{3})\s*[=:]?\s*([0-9]+(?:[.,][0-9]+)?)")
+MAX_RATE = 1e9
+
+
+def parse_rates(text: str) -> dict[str, float]:
+    """``RSD 117.2; MKD 61.5`` → ``{"RSD": 117.2, "MKD": 61.5}``: units of each currency per euro."""
+    known = Locale("en").currencies
+    rates: dict[str, float] = {}
+    for item in re.split(r"[;\n]+", text or ""):
+        item = item.strip()
+        if not item:
+            continue
+        match = _RATE.fullmatch(item)
+        if match is None:
+            raise CycleError("rates_invalid")
+        code, value = match.group(1).upper(), float(match.group(2).replace(",", "."))
+        if code not in known or not 0 < value < MAX_RATE or not math.isfinite(value):
+            raise CycleError("rates_invalid")
+        rates[code] = value
+    return rates
+
+
+def format_rates(rates: dict[str, float] | None) -> str:
+    return "; ".join(f"{code} {value:g}" for code, value in sorted((rates or {}).items()))
+
+
+def currency_of(country_code: str, on: date) -> str | None:
+    """The currency in force in a country on a day (CLDR's: Bulgaria's euro from 2026)."""
+    found = get_territory_currencies(country_code, on)
+    return found[0] if found else None
+
+
+def missing_rates(cycle: Cycle) -> list[str]:
+    """The national currencies of the cycle's institutions, other than the euro, that have no
+    exchange rate for its period, when its questionnaire asks for amounts of money."""
+    version = cycle.questionnaire_version
+    if version is None:
+        return []
+    try:
+        form = questionnaires.compiled(version)
+    except UnusableDefinition:
+        return []
+    if not any(node.money for node in form.nodes):
+        return []
+    needed = {currency_of(institution.country.code, cycle.period_end) for institution in cycle.institutions}
+    return sorted(needed - {"EUR", None} - set(cycle.rates or {}))
+
+
 def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_start: date,
                period_end: date, deadline: date, version_id: int | None,
-               names: dict[str, str] | None = None) -> Cycle:
-    """Create or change a cycle; ``names``: its name in other languages (empty ones dropped)."""
+               names: dict[str, str] | None = None, rates: dict[str, float] | None = None) -> Cycle:
+    """Create or change a cycle; ``names``: its name in other languages (empty ones dropped);
+    ``rates``: the period's exchange rates (units per euro; None keeps them)."""
     name = " ".join(name.split())
     names = {code: " ".join(text.split()) for code, text in (names or {}).items() if text and text.strip()}
     if not name:
@@ -39,7 +93,7 @@ def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_sta
         raise CycleError("version_locked_by_answers")
     if cycle is None:
         cycle = Cycle(name=name, names=names, period_start=period_start, period_end=period_end, deadline=deadline,
-                      questionnaire_version_id=version_id, status=CycleStatus.PLANNED)
+                      questionnaire_version_id=version_id, status=CycleStatus.PLANNED, rates=rates or {})
         db.session.add(cycle)
         db.session.flush()
         audit.record(actor, "cycle.create", cycle, "name", None, name)
@@ -48,10 +102,15 @@ def save_cycle(actor: User | None, cycle: Cycle | None, *, name: str, period_sta
         "name": (cycle.name, name), "names": (cycle.names or {}, names),
         "period_start": (cycle.period_start, period_start),
         "period_end": (cycle.period_end, period_end), "deadline": (cycle.deadline, deadline),
-        "questionnaire_version_id": (cycle.questionnaire_version_id, version_id)})
+        "questionnaire_version_id": (cycle.questionnaire_version_id, version_id),
+        "rates": (cycle.rates or {}, rates if rates is not None else cycle.rates or {})})
     cycle.name, cycle.names, cycle.period_start, cycle.period_end = name, names, period_start, period_end
     cycle.deadline, cycle.questionnaire_version_id = deadline, version_id
+    if rates is not None:
+        cycle.rates = rates
     db.session.flush()
+    if cycle.status == CycleStatus.OPEN and missing_rates(cycle):
+        raise CycleError("rates_missing")
     return cycle
 
 
@@ -71,6 +130,8 @@ def set_status(actor: User | None, cycle: Cycle, status: CycleStatus) -> None:
         version = cycle.questionnaire_version
         if version is None or version.status != VersionStatus.PUBLISHED:
             raise CycleError("open_needs_version")
+        if missing_rates(cycle):
+            raise CycleError("rates_missing")
     audit.record(actor, "cycle.status", cycle, "status", cycle.status, status)
     cycle.status = status
     db.session.flush()
@@ -108,3 +169,5 @@ def assign_institutions(actor: User | None, cycle: Cycle, institution_ids: set[i
             db.session.flush()
             audit.record(actor, "response.create", response, "status", None, ResponseStatus.DRAFT)
     db.session.flush()
+    if cycle.status == CycleStatus.OPEN and missing_rates(cycle):   # a new country's currency
+        raise CycleError("rates_missing")

@@ -75,6 +75,8 @@ def describe(issue: Issue) -> str:
         "too_many_expressions": lambda: _("The form has more than %(limit)d expressions.", limit=p["limit"]),
         "too_many_patterns": lambda: _("The form uses regex() more than %(limit)d times.", limit=p["limit"]),
         "bad_range": lambda: _("The range from %(start)s to %(end)s in steps of %(step)s is empty.", start=p["start"], end=p["end"], step=p["step"]),
+        "unknown_unit": lambda: _("“%(value)s” is not a unit Matrica knows; the unit of an amount of money is currency.", value=p["value"]),
+        "unit_not_number": lambda: _("Only a number (integer or decimal) can have a unit."),
         "bad_evidence": lambda: _("Evidence must be none, optional or required-when-positive."),
         "unclosed": lambda: _("The group or repeat “%(name)s” is never closed.", name=p["name"]),
         "expression_invalid": lambda: _("The expression is not valid at character %(position)d: %(reason)s", position=p["position"], reason=expression_reason(p)),

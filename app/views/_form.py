@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_currency, format_decimal, ngettext
 
 from app.models import ThreadKind
+from app.services import cycles
 from app.services import evidence as evidence_files
 from app.services import scores
 from app.services.scores import IndicatorResult
@@ -293,7 +295,28 @@ def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -
     if node.type in FILE_TYPES and value:
         shown = file_view(loaded.id, value)
         return shown.original if shown else value
+    if node.money and value and loaded.response is not None:
+        return money_text(value, loaded.response)
     return value
+
+
+def money_text(value: str, response) -> str:
+    """An amount in the institution's national currency, with its value in euro at the cycle's
+    exchange rate: "2,500,000 RSD (≈ €21,331.06)"; without a rate, the amount alone."""
+    cycle = response.cycle
+    currency = cycles.currency_of(response.institution.country.code, cycle.period_end)
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return value
+    if currency is None:
+        return format_decimal(amount)
+    shown = f"{format_decimal(amount)} {currency}"
+    rate = 1.0 if currency == "EUR" else (cycle.rates or {}).get(currency)
+    if currency == "EUR" or not rate:
+        return shown
+    return _("%(amount)s (≈ %(euro)s at the cycle's rate)", amount=shown,
+             euro=format_currency(float(amount) / rate, "EUR"))
 
 
 @dataclass

@@ -33,6 +33,8 @@ def error_message(code: str) -> str:
         "version_not_published": _("Only a published questionnaire version can be pinned."),
         "version_locked_by_answers": _("Answers were already given in this cycle; its questionnaire version can no longer change."),
         "open_needs_version": _("Pin a published questionnaire version before opening the cycle."),
+        "rates_invalid": _("Write each rate as a currency code and the units of it per euro, separated by semicolons, such as RSD 117.2; MKD 61.5."),
+        "rates_missing": _("The questionnaire asks for amounts of money: enter the period's exchange rate of every national currency of the cycle's institutions first."),
         "institution_unknown": _("One of the chosen institutions does not exist."),
         "institution_has_answers": _("An institution whose response already holds answers cannot be removed from the cycle."),
         "status_moved": _("Someone else moved this response on meanwhile (another tab or another reviewer). "

@@ -241,12 +241,13 @@ def _save_cycle(form: CycleForm, cycle: Cycle | None):
     try:
         saved = cycles.save_cycle(signed_in(), cycle, name=form.name.data, period_start=form.period_start.data,
                                   period_end=form.period_end.data, deadline=form.deadline.data,
-                                  version_id=form.version_id.data, names=cycle_names(form))
+                                  version_id=form.version_id.data, names=cycle_names(form),
+                                  rates=cycles.parse_rates(form.rates.data or ""))
     except cycles.CycleError as exc:   # the reason goes to the field it is about
         db.session.rollback()
         field = {"period_reversed": form.period_end, "deadline_before_period": form.deadline,
-                 "version_not_published": form.version_id,
-                 "version_locked_by_answers": form.version_id}.get(exc.code, form.name)
+                 "version_not_published": form.version_id, "version_locked_by_answers": form.version_id,
+                 "rates_invalid": form.rates, "rates_missing": form.rates}.get(exc.code, form.name)
         field.errors.append(error_message(exc.code))
         return None
     db.session.commit()
@@ -275,6 +276,7 @@ def cycle(cycle_id: int):
     form.version_id.choices = _version_choices()
     if request.method == "GET":
         form.version_id.data = item.questionnaire_version_id
+        form.rates.data = cycles.format_rates(item.rates)
         fill_cycle_names(form, item.names)
     if form.validate_on_submit():
         if _save_cycle(form, item) is not None:
@@ -285,7 +287,8 @@ def cycle(cycle_id: int):
     assign.institution_ids.data = [i.id for i in item.institutions]
     return render("admin/cycle.html", cycle=item, form=form, assign=assign,
                   all_institutions=admin.institutions(), assigned={i.id for i in item.institutions},
-                  responses=admin.responses_of(item), statuses=CycleStatus, status=400 if form.errors else 200)
+                  responses=admin.responses_of(item), statuses=CycleStatus, missing_rates=cycles.missing_rates(item),
+                  status=400 if form.errors else 200)
 
 
 @bp.route("/cycles/<int:cycle_id>/institutions", methods=["POST"])

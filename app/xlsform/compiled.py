@@ -59,11 +59,16 @@ class Node:
     max_score: float | None = None
     evidence: str = ""
     applies_to: frozenset[str] = frozenset()   # institution kinds it is asked of (empty: every kind)
+    unit: str = ""                # currency: an amount in the institution's national currency
     or_other: bool = False
     children: list[Node] = field(default_factory=list)
     parent: Node | None = field(default=None, repr=False)
     repeat: Node | None = field(default=None, repr=False)   # the nearest enclosing repeat
     chain: tuple = field(default=(), repr=False)            # enclosing repeats, outermost first
+
+    @property
+    def money(self) -> bool:
+        return self.unit == "currency"
 
     @property
     def is_input(self) -> bool:
@@ -194,6 +199,7 @@ class CompiledForm:
                 indicator=row.get("indicator", ""), score=_expression(row.get("score")),
                 max_score=float(row["max_score"]) if row.get("max_score") else None,
                 evidence=(row.get("evidence") or "").lower(), applies_to=kinds_of(row.get("applies_to", "")),
+                unit=(row.get("unit") or "").lower(),
                 or_other=flag == "or_other",
                 parent=parent if parent is not self.root else None,
                 repeat=parent if parent.kind == "repeat" else parent.repeat,

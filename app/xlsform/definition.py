@@ -35,7 +35,7 @@ KNOWN = {
     "survey": {"type", "name", "label", "hint", "guidance_hint", "required", "required_message", "relevant",
                "constraint", "constraint_message", "calculation", "default", "read_only", "appearance",
                "choice_filter", "parameters", "repeat_count", "indicator", "score", "max_score", "evidence",
-               "applies_to", "machine_made"},
+               "applies_to", "unit", "machine_made"},
     "choices": {"list_name", "name", "label", "score", "machine_made"},
     "external_choices": {"list_name", "name", "label"},
     "settings": {"form_id", "version", "form_title", "label", "default_language", "instance_name", "style",
@@ -90,6 +90,9 @@ TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin r
                 "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
                 "add text prompt": "text", "add note prompt": "note"}
 EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
+# ``unit`` of a number: ``currency`` is an amount in the answering institution's national
+# currency, shown converted to euro at the cycle's exchange rate wherever it is read.
+UNITS = {"currency"}
 SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
 AGGREGATES = {"", "sum", "mean"}
@@ -536,6 +539,11 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         evidence = record.get("evidence", "").lower()
         if evidence not in EVIDENCE_VALUES:
             b.error(survey_name, row, col("survey", "evidence"), "bad_evidence", value=record.get("evidence"))
+        unit = record.get("unit", "").lower()
+        if unit and unit not in UNITS:
+            b.error(survey_name, row, col("survey", "unit"), "unknown_unit", value=record.get("unit"))
+        elif unit and base not in ("integer", "decimal"):
+            b.error(survey_name, row, col("survey", "unit"), "unit_not_number")
         questions.append(record)
     for _kind, row, name in stack:
         b.error(survey_name, row, col("survey", "type"), "unclosed", name=name)

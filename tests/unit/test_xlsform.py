@@ -212,3 +212,12 @@ def test_written_workbooks_keep_formula_like_text_as_text():
     again, issues = _check(exported)
     assert not [i for i in issues if not i.warning]
     assert again["survey"][0]["label"] == {"default": "=cmd|' /C calc'!A0"}
+
+
+def test_a_unit_is_currency_and_only_on_a_number():
+    data = workbook([["type", "name", "label", "unit"], ["decimal", "paid", "Paid", "currency"],
+                     ["text", "note", "Note", "currency"], ["integer", "beds", "Beds", "metres"]])
+    assert {(e.code, e.row) for e in _errors(data)} == {("unit_not_number", 3), ("unknown_unit", 4)}
+    good = workbook([["type", "name", "label", "unit"], ["decimal", "paid", "Paid", "currency"]])
+    definition, _issues = _check(good)
+    assert CompiledForm(definition).by_name["paid"].money
