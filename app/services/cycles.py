@@ -12,9 +12,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (Answer, Cycle, CycleStatus, Institution, QuestionnaireVersion, Response,
                         ResponseStatus, User, VersionStatus)
-from app.services import audit, questionnaires
+from app.services import audit
 from app.services.errors import ServiceError
-from app.xlsform.compiled import UnusableDefinition
 
 
 class CycleError(ServiceError, ValueError):
@@ -55,15 +54,11 @@ def currency_of(country_code: str, on: date) -> str | None:
 
 def missing_rates(cycle: Cycle) -> list[str]:
     """The national currencies of the cycle's institutions, other than the euro, that have no
-    exchange rate for its period, when its questionnaire asks for amounts of money."""
+    exchange rate for its period, when its questionnaire asks for amounts of money (read from
+    the stored definition: nothing is compiled for it)."""
     version = cycle.questionnaire_version
-    if version is None:
-        return []
-    try:
-        form = questionnaires.compiled(version)
-    except UnusableDefinition:
-        return []
-    if not any(node.money for node in form.nodes):
+    if version is None or not any((record.get("unit") or "").lower() == "currency"
+                                  for record in (version.definition or {}).get("survey", [])):
         return []
     needed = {currency_of(institution.country.code, cycle.period_end) for institution in cycle.institutions}
     return sorted(needed - {"EUR", None} - set(cycle.rates or {}))

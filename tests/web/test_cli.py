@@ -21,7 +21,7 @@ def test_demo_is_idempotent_and_prints_logins(app, runner):
     assert first.exit_code == 0, first.output
     assert "official.rs@example.org" in first.output and "matrica-demo" in first.output
     counts = _counts(app)
-    assert counts == (6, 18, 21, 2, 21)   # and the reviewed 2025 cycle, with an official per institution
+    assert counts == (6, 19, 22, 2, 22)   # and the reviewed 2025 cycle, with an official per institution
     with app.app_context():
         events = db.session.scalar(select(func.count(AuditEvent.id)))
     again = runner.invoke(args=["demo"])

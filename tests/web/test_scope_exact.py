@@ -95,7 +95,7 @@ def test_what_each_role_reads_answers_and_reviews(app, world):
     assert _visible(app, "official.rs@example.org", Institution, "read") == {RS}
     assert _visible(app, "official.rs@example.org", Institution, "answer") == {RS}
     assert len(_visible(app, "auditor.al@example.org", Institution, "read")) == 3
-    assert len(_visible(app, "reviewer.rs@example.org", Institution, "review")) == 3
+    assert len(_visible(app, "reviewer.rs@example.org", Institution, "review")) == 4   # with the court
 
 
 def _response_id(app, name):
