@@ -96,83 +96,74 @@ def code_words() -> set[str]:
     return {word for word in words if word} - {"video", "audio"}   # Serbian words as well
 
 
-def cyrillic() -> None:
-    words = code_words()
+def _from_serbian_latin(directory: str, make, only_missing: bool) -> int:
+    """Fill the catalogue ``directory`` from Serbian Latin: ``make(text, english)`` for each
+    message (only the untranslated ones with ``only_missing``); how many were made."""
     with open(_po_path("sr_Latn"), "rb") as fh:
         latin = {message.id: message.string for message in read_po(fh) if message.id}
-    with open(_po_path("sr_Cyrl"), "rb") as fh:
-        catalog = read_po(fh, locale="sr_Cyrl")
+    with open(_po_path(directory), "rb") as fh:
+        catalog = read_po(fh, locale=CATALOGUES[directory][0])
+    made = 0
     for message in catalog:
-        if not message.id or message.id not in latin:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not message.id or message.id not in latin or (only_missing and all(strings)):
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        source = " ".join(ids)
+        english = " ".join(message.id if isinstance(message.id, tuple) else (message.id,))
         text = latin[message.id]
-        message.string = tuple(cyrillic_from_latin(part, source, words) for part in text) \
-            if isinstance(text, tuple) else cyrillic_from_latin(text, source, words)
-    _force_plural(catalog, CATALOGUES["sr_Cyrl"][1])
-    with open(_po_path("sr_Cyrl"), "wb") as fh:
+        message.string = tuple(make(part, english) for part in text) if isinstance(text, tuple) else make(text, english)
+        made += 1
+    _force_plural(catalog, CATALOGUES[directory][1])
+    with open(_po_path(directory), "wb") as fh:
         write_po(fh, catalog, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
+    return made
+
+
+def _columns_from_serbian_latin(code: str, make, only_missing: bool) -> None:
+    """Fill the shipped questionnaires' ``(code)`` columns from their ``(sr-Latn)`` ones:
+    ``make(text, english)`` per cell (only the empty ones with ``only_missing``)."""
     for path in sorted((ROOT / "app" / "questionnaires").glob("*/*.csv")):
         with open(path, encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
-        header = rows[0]
-        changed = False
+        header, changed = rows[0], 0
+
+        def at(base: str, suffix: str):
+            return next((i for i, h in enumerate(header) if h.startswith(base + ":") and h.endswith(suffix)), None)
+
         for index, column in enumerate(header):
-            if "(sr-Cyrl)" not in column:
-                continue
             base = column.split(":")[0]
-            latin_at = next((i for i, h in enumerate(header) if h.startswith(base + ":") and "(sr-Latn)" in h), None)
-            english_at = next((i for i, h in enumerate(header) if h.startswith(base + ":") and "(en)" in h), None)
-            if latin_at is None:
+            latin_at, english_at = at(base, "(sr-Latn)"), at(base, "(en)")
+            if not column.endswith(f"({code})") or latin_at is None:
                 continue
             for row in rows[1:]:
-                made = cyrillic_from_latin(row[latin_at], row[english_at] if english_at is not None else "", words)
-                changed |= row[index] != made
+                if only_missing and (row[index] or not row[latin_at]):
+                    continue
+                made = make(row[latin_at], row[english_at] if english_at is not None else "")
+                changed += row[index] != made
                 row[index] = made
         if changed:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(rows)
             path.write_text(buffer.getvalue(), encoding="utf-8")
-            print(f"{path.relative_to(ROOT)}: sr-Cyrl made from sr-Latn")
+            print(f"{path.relative_to(ROOT)}: {changed} {code} cells made from sr-Latn")
+
+
+def cyrillic() -> None:
+    words = code_words()
+
+    def make(text: str, english: str) -> str:
+        return cyrillic_from_latin(text, english, words)
+
+    _from_serbian_latin("sr_Cyrl", make, only_missing=False)
+    _columns_from_serbian_latin("sr-Cyrl", make, only_missing=False)
 
 
 def draft_montenegrin() -> None:
-    with open(_po_path("sr_Latn"), "rb") as fh:
-        latin = {message.id: message.string for message in read_po(fh) if message.id}
-    with open(_po_path("sr_Latn_ME"), "rb") as fh:
-        catalog = read_po(fh, locale="sr_Latn_ME")
-    drafted = 0
-    for message in catalog:
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if not message.id or all(strings) or message.id not in latin:
-            continue
-        text = latin[message.id]
-        message.string = tuple(montenegrin_draft(part) for part in text) if isinstance(text, tuple) \
-            else montenegrin_draft(text)
-        drafted += 1
-    _force_plural(catalog, CATALOGUES["sr_Latn_ME"][1])
-    with open(_po_path("sr_Latn_ME"), "wb") as fh:
-        write_po(fh, catalog, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
+    def make(text: str, _english: str) -> str:
+        return montenegrin_draft(text)
+
+    drafted = _from_serbian_latin("sr_Latn_ME", make, only_missing=True)
     print(f"sr_Latn_ME: {drafted} messages drafted from sr_Latn; review them")
-    for path in sorted((ROOT / "app" / "questionnaires").glob("*/*.csv")):
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))
-        header, drafted = rows[0], 0
-        for index, column in enumerate(header):
-            base = column.split(":")[0]
-            latin_at = next((i for i, h in enumerate(header) if h.startswith(base + ":") and "(sr-Latn)" in h), None)
-            if "(cnr)" not in column or latin_at is None:
-                continue
-            for row in rows[1:]:
-                if not row[index] and row[latin_at]:
-                    row[index] = montenegrin_draft(row[latin_at])
-                    drafted += 1
-        if drafted:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
-            path.write_text(buffer.getvalue(), encoding="utf-8")
-            print(f"{path.relative_to(ROOT)}: {drafted} Montenegrin cells drafted from sr-Latn; review them")
+    _columns_from_serbian_latin("cnr", make, only_missing=True)
 
 
 if __name__ == "__main__":
