@@ -27,7 +27,9 @@ and an expression evaluated at a node (``FormState.evaluate_in``).
   the last counts nowhere: not in the institution's areas, not in its country's figure;
 * an area's score, overall and per section (law & policy, practice): rating points ÷ 2 per
   rated indicator, rated by the same default thresholds only when at least half of its
-  indicators are rated (``MIN_COVERAGE``), with how many indicators were rated;
+  indicators are rated (``MIN_COVERAGE``), with how many indicators were rated; an area the
+  definition rates by its ``weakest_section`` takes the lower of its rated sections' ratings
+  (a law in force does not make an area green while its practice is amber);
 * a ratio or band built from a question that is asked and not answered yet is "incomplete",
   not a figure;
 * a country's indicator: ratio ``sum`` (Σ numerators ÷ Σ denominators, never a mean of
@@ -114,6 +116,7 @@ class AreaResult:
     code: str
     total: Score
     sections: dict[str, Score]   # law_policy, practice
+    rule: str = "overall"        # weakest_section: rated by the lower of its rated sections' ratings
 
     @property
     def percent(self) -> float | None:
@@ -121,7 +124,10 @@ class AreaResult:
 
     @property
     def rating(self) -> str | None:
-        return self.total.rating
+        if self.rule != "weakest_section" or self.total.rating is None:
+            return self.total.rating
+        rated = [section.rating for section in self.sections.values() if section.rating is not None]
+        return min(rated, key=lambda rating: RATING_POINTS[rating]) if rated else self.total.rating
 
 
 def rate(value: float | None, thresholds: dict[str, float]) -> str | None:
@@ -286,7 +292,7 @@ def score_areas(form: CompiledForm, results: dict[str, IndicatorResult]) -> dict
             total = total.add(results[code])
             if indicator.section in sections:
                 sections[indicator.section] = sections[indicator.section].add(results[code])
-        areas[area.code] = AreaResult(area.code, total, sections)
+        areas[area.code] = AreaResult(area.code, total, sections, area.rating)
     return areas
 
 

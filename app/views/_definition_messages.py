@@ -85,6 +85,7 @@ def describe(issue: Issue) -> str:
         "unknown_area": lambda: _("The area “%(area)s” is not on the areas sheet.", area=p["area"]),
         "bad_section": lambda: _("The section must be law_policy or practice."),
         "bad_method": lambda: _("The method must be points, ratio or band."),
+        "bad_area_rating": lambda: _("An area's rating must be overall or weakest_section."),
         "bad_aggregate": lambda: _("The aggregate must be sum or mean."),
         "language_copy": lambda: _("The texts in “%(language)s” are %(share)s %% the same as in “%(other)s”, word for word: is one a relabelled copy of the other? A reader choosing it would get the wrong language.", language=p["language"], other=p["other"], share=p["share"]),
         "when_no_cases_not_ratio": lambda: _("when_no_cases gives a ratio its value when it has no cases; this indicator is not a ratio."),

@@ -115,6 +115,7 @@ class Area:
     code: str
     order: float
     label: dict[str, str]
+    rating: str = "overall"   # overall | weakest_section (the lower of its sections' ratings)
 
 
 class CompiledForm:
@@ -139,7 +140,7 @@ class CompiledForm:
                       default=0)
         if deepest > MAX_GROUP_DEPTH:   # stored before the upload limit: a page could not be drawn
             raise UnusableDefinition("too_deep_groups")
-        self.areas = sorted((Area(a["code"], float(a.get("order") or i), a.get("label", {}))
+        self.areas = sorted((Area(a["code"], float(a.get("order") or i), a.get("label", {}), a.get("rating") or "overall")
                              for i, a in enumerate(definition["areas"])), key=lambda a: a.order)
         self.indicators: dict[str, Indicator] = {}
         for row in definition["indicators"]:

@@ -42,7 +42,7 @@ KNOWN = {
                  "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
                    "thresholds", "aggregate", "upper", "responsible", "when_no_cases", "availability", "machine_made"},
-    "areas": {"code", "order", "label", "machine_made"},
+    "areas": {"code", "order", "label", "rating", "machine_made"},
 }
 ALIASES = {
     "survey": {"relevance": "relevant", "calculate": "calculation", "caption": "label",
@@ -96,6 +96,9 @@ UNITS = {"currency"}
 SECTIONS = {"law_policy", "practice"}
 METHODS = {"points", "ratio", "band"}
 AGGREGATES = {"", "sum", "mean"}
+# How an area is rated: ``overall`` (its score, all its indicators together) or ``weakest_section``
+# (the lower of its two sections' ratings: a law on paper does not make up for its practice).
+AREA_RATINGS = {"overall", "weakest_section"}
 # The kinds of institution that answer (``Institution.kind``): a survey row's ``applies_to``
 # asks it of some of them only, and an indicator's ``responsible`` names whose answers a
 # country's figure is made of.
@@ -698,6 +701,8 @@ def _validate_scoring(definition, b: _Builder, lists, names, col, counted: dict[
         elif code in area_codes:
             b.error(area_name, area["row"], col("areas", "code"), "duplicate_name", name=code, first=area_codes[code])
         area_codes.setdefault(code, area["row"])
+        if (area.get("rating") or "overall") not in AREA_RATINGS:
+            b.error(area_name, area["row"], col("areas", "rating"), "bad_area_rating", value=area["rating"])
         if area.get("order") and _number(area["order"]) is None:
             b.error(area_name, area["row"], col("areas", "order"), "score_not_number", value=area["order"])
         if not area.get("label"):

@@ -51,8 +51,10 @@ def test_zero_activity_is_not_green():
     form = _ban()
     results = score_response(form, FormState(form, _zero_activity()))
     areas = score_areas(form, results)
-    for code in CASE_AREAS:   # practice in the areas made of cases: amber at best
+    for code in CASE_AREAS:   # practice in the areas made of cases: amber at best, and so the area
         assert areas[code].sections["practice"].rating in ("amber", "red"), code
+        assert areas[code].rating in ("amber", "red"), code   # rated by its weaker section
+    assert areas["identification"].percent == 75   # green by its score, amber by its practice
     assert areas["assistance"].sections["practice"].rating == "red"
     practice = [area.sections["practice"] for area in areas.values()]
     share = sum(s.points for s in practice) / sum(s.maximum for s in practice) * 100

@@ -79,3 +79,27 @@ def test_data_not_available_is_no_value_and_not_our_competence_counts_nowhere():
 def test_mistakes_in_the_columns_are_located(change, code):
     _definition, issues = questionnaires.check(_data(INDICATORS[:3] + [change]))
     assert (code, 4) in {(i.code, i.row) for i in issues if not i.warning}
+
+
+def test_an_area_rated_by_its_weakest_section():
+    data = workbook(SURVEY, CHOICES, extra={"indicators": INDICATORS, "areas": [["code", "label", "rating"],
+                                                                                 ["a", "A", "weakest_section"]]})
+    definition, issues = questionnaires.check(data)
+    assert not [i for i in issues if not i.warning]
+    form = CompiledForm(definition)
+    answers = {"plan": "yes", "data": "available", "presumed": "10", "identified": "6", "claims": "4", "awarded": "1"}
+    area = score_areas(form, score_response(form, FormState(form, answers)))["a"]
+    # law: P1 green; practice: R1 60 % amber, R2 25 % red (1 of 4 points, red); in all 3 of 6 points.
+    assert (area.sections["law_policy"].rating, area.sections["practice"].rating) == ("green", "red")
+    assert (area.percent, area.rating) == (50, "red")
+    overall = score_areas(_form(), score_response(_form(), FormState(_form(), answers)))["a"]
+    assert (overall.percent, overall.rating, overall.rule) == (50, "amber", "overall")   # the same scores
+    plan_only = score_areas(form, score_response(form, FormState(form, {"plan": "yes"})))["a"]
+    assert plan_only.rating is None   # one indicator of three rated: not rated, whatever the rule
+
+
+def test_an_unknown_area_rating_is_a_located_error():
+    data = workbook(SURVEY, CHOICES, extra={"indicators": INDICATORS, "areas": [["code", "label", "rating"],
+                                                                                 ["a", "A", "worst"]]})
+    _definition, issues = questionnaires.check(data)
+    assert ("bad_area_rating", 2) in {(i.code, i.row) for i in issues if not i.warning}
