@@ -9,12 +9,12 @@ from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.i18n import LANGUAGES, current_language
 from app.forms.admin import institution_kind_choices
-from app.services import questionnaires
-from app.xlsform.compiled import UnusableDefinition
+from app.i18n import LANGUAGES, current_language
 from app.models import CycleStatus, InstitutionKind, ResponseStatus, ReviewAction, Role, VersionStatus
+from app.services import questionnaires
 from app.views._form import html_id
+from app.xlsform.compiled import UnusableDefinition
 from app.views._render import safe_next
 
 
@@ -119,8 +119,8 @@ def kind_label(kind) -> str:
 
 
 def questionnaire_title(version) -> str:
-    """A questionnaire version's title in the interface language (``form_title::…`` in its
-    settings), else in its default language."""
+    """A questionnaire version's title in the interface language (``label::…`` in its settings),
+    else in its default language."""
     try:
         form = questionnaires.compiled(version)
     except UnusableDefinition:

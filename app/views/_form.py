@@ -302,7 +302,8 @@ def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -
 
 def money_text(value: str, response) -> str:
     """An amount in the institution's national currency, with its value in euro at the cycle's
-    exchange rate: "2,500,000 RSD (≈ €21,331.06)"; without a rate, the amount alone."""
+    exchange rate: "2,344,000 RSD (≈ €20,000.00 at the cycle's rate)"; without a rate, the amount
+    and its currency alone."""
     cycle = response.cycle
     currency = cycles.currency_of(response.institution.country.code, cycle.period_end)
     try:
