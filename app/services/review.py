@@ -263,6 +263,8 @@ def set_reviewed_score(actor: User, response_id: int, code: str, value: float | 
     if not 0 <= value <= max(upper, 100.0):
         raise ReviewError("score_out_of_range")
     own = scores.indicators(loaded.form, loaded.state, [code])[code]
+    if own.reason == "not_responsible":   # another kind of institution's: never part of this one's figures
+        raise ReviewError("indicator_not_theirs")
     if (own.value is None or abs(own.value - value) > 1e-9) and not text:
         raise ReviewError("reason_required")
     if existing is None:

@@ -56,6 +56,7 @@ def error_message(code: str) -> str:
         "unknown_target": _("That question or indicator is not part of this response."),
         "unknown_thread": _("That thread does not exist."),
         "score_out_of_range": _("The reviewed score must be from 0 to 100."),
+        "indicator_not_theirs": _("This indicator is answered by another kind of institution; it is not part of this response's figures."),
         "submitted_read_only": _("This response is submitted and read-only until a reviewer returns it."),
         "cycle_not_open": _("The cycle is not open for answers."),
     }

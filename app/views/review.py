@@ -69,6 +69,8 @@ def show(response_id: int):
     sections = _form.sections(loaded, language)
     indicators = []
     for code, indicator in loaded.form.indicators.items():
+        if own[code].reason == "not_responsible":   # another kind of institution's: nothing to review here
+            continue
         indicators.append({"code": code, "label": _form.text_of(loaded, indicator.label, language),
                            "method": indicator.method, "own": own[code], "reviewed": reviewed.get(code),
                            "as_reviewed": as_reviewed[code]})

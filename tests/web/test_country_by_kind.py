@@ -38,7 +38,7 @@ def country(app, make_response, make_user, demo):
                    for kind, loaded in (("coordinator", first), ("police", second))}
         cycle = db.session.get(Response, coordinator).cycle_id
         rs = db.session.scalars(select(Country.id).where(Country.code == "RS")).one()
-    return {"asked": asked, "answers": answers, "cycle": cycle, "country": rs}
+    return {"asked": asked, "answers": answers, "cycle": cycle, "country": rs, "police": police}
 
 
 def test_each_kind_is_asked_its_own_questions(country):
@@ -80,3 +80,23 @@ def test_the_country_sheet_follows_the_responsible_kind(app, client, auth, count
     rated = sum(1 for result in sheet.reviewed.values() if result.rating)
     assert 0 < rated < len(sheet.form.indicators)   # two kinds of seven: far from every indicator
     assert f"{rated} of {len(sheet.form.indicators)} indicators rated" in text_of(document)
+
+
+def test_a_reviewer_cannot_score_an_indicator_of_another_kind(app, country):
+    with app.app_context():
+        reviewer = db.session.scalars(select(User).where(User.email == "reviewer.rs@example.org")).one()
+        with pytest.raises(review.ReviewError) as refused:
+            review.set_reviewed_score(reviewer, country["police"], "IP1", 50.0, "The law is not applied.")
+        assert refused.value.code == "indicator_not_theirs"
+        db.session.rollback()
+        review.set_reviewed_score(reviewer, country["police"], "IP5", 50.0, "Financial investigations are rare.")
+        db.session.commit()
+        assert review.reviewed_scores(country["police"])["IP5"].value == 50.0
+
+
+def test_the_review_page_lists_only_the_indicators_of_the_institution(client, auth, country):
+    auth.login("reviewer.rs@example.org")
+    page = client.get(f"/review/{country['police']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="indicator-IP10"' in html and 'id="indicator-IP1"' not in html
