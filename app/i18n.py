@@ -10,13 +10,14 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from app.extensions import babel
 from app.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "current_language", "html_lang", "init_app", "normalise_language"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "current_language", "html_lang", "in_language", "init_app", "language_of",
+           "normalise_language"]
 
 # Accept-Language tags → our codes (browsers send sr, sr-Latn, sr-RS, cnr, sh…).
 _ACCEPT_ALIASES = {
@@ -35,6 +36,17 @@ def normalise_language(code: str | None) -> str:
     if code in LANGUAGES:
         return code
     return _ACCEPT_ALIASES.get(code.replace("_", "-").lower(), DEFAULT_LANGUAGE)
+
+
+def language_of(user) -> str:
+    """The interface language a user chose (the default where theirs is no longer offered): what
+    mail written to them is in."""
+    return user.locale if user.locale in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def in_language(language: str):
+    """A block whose gettext speaks ``language`` (one of ``LANGUAGES``), whatever this request's is."""
+    return force_locale(LANGUAGES[language][1])
 
 
 def current_language() -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.languages import DEFAULT_LANGUAGE, LANGUAGES
+from app.i18n import in_language, language_of
 from app.models import Response, ReviewAction
 from app.services import mail, review
 
@@ -18,8 +17,8 @@ def send(response: Response, action: ReviewAction) -> int:
     link = url_for("review.show", response_id=response.id, _external=True)
     sent = 0
     for person in review.recipients(response, action):
-        language = person.locale if person.locale in LANGUAGES else DEFAULT_LANGUAGE
-        with force_locale(LANGUAGES[language][1]):
+        language = language_of(person)
+        with in_language(language):
             subject, body = _message(response, action, link, language)
         mail.send_in_background(person.email, subject, body)
         sent += 1

@@ -4,14 +4,13 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.forms.admin import (AssignForm, CountryForm, CycleForm, EmptyForm, InstitutionForm, InviteForm, RoleForm,
                              cycle_names, fill_cycle_names)
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
+from app.i18n import LANGUAGES, current_language, in_language, language_of
 from app.models import Country, Cycle, CycleStatus, Institution, InstitutionKind, Role, User
 from app.services import admin, cycles, mail, org, users
 from app.services.scope import get_scoped
@@ -134,7 +133,7 @@ def _prepare_role_fields(form) -> None:
 def _send_link(user: User, purpose: users.LinkPurpose) -> str | None:
     """Send a one-time link by mail; the link itself when mail is not configured."""
     token = users.make_link_token(user, purpose)
-    with force_locale(LANGUAGES[user.locale if user.locale in LANGUAGES else DEFAULT_LANGUAGE][1]):   # theirs
+    with in_language(language_of(user)):   # theirs
         if purpose == users.LinkPurpose.INVITATION:
             link = url_for("auth.accept_invitation", token=token, _external=True)
             subject = _("Your invitation to Matrica")

@@ -5,14 +5,13 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import RateLimitItem, parse_many
 
 from app.extensions import db, htmx, limiter, login_manager
-from app.languages import DEFAULT_LANGUAGE, LANGUAGES
+from app.i18n import LANGUAGES, in_language, language_of
 from app.forms.auth import LoginForm, PasswordRequestForm, SetPasswordForm
 from app.models._base import utcnow
 from app.services import audit, mail, users
@@ -158,7 +157,7 @@ def forgot_password():
             if mail.configured():
                 token = users.make_link_token(user, users.LinkPurpose.PASSWORD_RESET)
                 link = url_for("auth.reset_password", token=token, _external=True)
-                with force_locale(LANGUAGES[user.locale if user.locale in LANGUAGES else DEFAULT_LANGUAGE][1]):
+                with in_language(language_of(user)):
                     subject = _("Reset your Matrica password")
                     body = _("Open this link to choose a new password (valid for two hours): %(link)s", link=link)
                 mail.send_in_background(user.email, subject, body)
