@@ -313,7 +313,7 @@ def money_text(value: str, response) -> str:
     if currency is None:
         return format_decimal(amount)
     shown = f"{format_decimal(amount)} {currency}"
-    rate = 1.0 if currency == "EUR" else (cycle.rates or {}).get(currency)
+    rate = (cycle.rates or {}).get(currency)
     if currency == "EUR" or not rate:
         return shown
     return _("%(amount)s (≈ %(euro)s at the cycle's rate)", amount=shown,

@@ -821,14 +821,13 @@ def _validate_routing(definition, b: _Builder, col) -> None:
     one kind's answers (``responsible``): known kinds; once a form routes by kind, every
     indicator names its responsible kinds; and each of them is asked what the indicator reads."""
     sheet_names = definition["sheet_names"]
-    survey_name = sheet_names.get("survey", "survey")
     ind_name = sheet_names.get("indicators", "indicators")
 
-    def known(sheet: str, row: int, column: str, text: str) -> frozenset[str]:
+    def known(key: str, row: int, column: str, text: str) -> frozenset[str]:
         kinds = kinds_of(text)
         for kind in sorted(kinds - set(INSTITUTION_KINDS)):
-            b.error(sheet, row, col("indicators" if sheet == ind_name else "survey", column),
-                    "unknown_institution_kind", value=kind, known=", ".join(INSTITUTION_KINDS))
+            b.error(sheet_names.get(key, key), row, col(key, column), "unknown_institution_kind", value=kind,
+                    known=", ".join(INSTITUTION_KINDS))
         return kinds & set(INSTITUTION_KINDS)
 
     asked: dict[str, frozenset[str] | None] = {}   # name → the kinds it is asked of (None: all)
@@ -839,7 +838,7 @@ def _validate_routing(definition, b: _Builder, col) -> None:
             if len(stack) > 1:
                 stack.pop()
             continue
-        own = known(survey_name, record["row"], "applies_to", record["applies_to"]) \
+        own = known("survey", record["row"], "applies_to", record["applies_to"]) \
             if record.get("applies_to") else None
         effective = own if stack[-1] is None else stack[-1] if own is None else stack[-1] & own
         if record.get("name"):
@@ -860,7 +859,7 @@ def _validate_routing(definition, b: _Builder, col) -> None:
             b.error(ind_name, row, col("indicators", "responsible") or col("indicators", "code"),
                     "responsible_missing", indicator=code)
             continue
-        responsible = known(ind_name, row, "responsible", indicator["responsible"])
+        responsible = known("indicators", row, "responsible", indicator["responsible"])
         read = list(feeding.get(code, [])) + ([indicator["availability"]] if indicator.get("availability") else [])
         for column in ("numerator", "denominator", "value"):
             try:
