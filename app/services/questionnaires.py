@@ -48,6 +48,10 @@ def check(data: bytes, file_name: str | None = None) -> tuple[dict, list[Issue]]
     gives the form_id when the settings sheet has none, as pyxform does."""
     try:
         sheets, warnings = read_workbook(data, wanted=lambda name: name.lower() in xls_definition.SHEET_NAMES)
+        if len(sheets) == 1 and "survey" not in map(str.lower, sheets):   # as pyxform reads a lone sheet
+            (title, sheet), = read_workbook(data)[0].items()
+            sheets = {"survey": sheet}
+            warnings.append(Issue(title, None, None, "sheet_read_as_survey", {"sheet": title}, warning=True))
     except DefinitionError as exc:
         return {}, exc.issues
     definition, issues = xls_definition.build(sheets, file_name)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
-                                    kinds_of, normalise_type, parse_thresholds)
+from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, MEDIA_COLUMNS, METADATA_TYPES,
+                                    NO, YES, _parameters, kinds_of, normalise_type, parse_thresholds)
 from app.xlsform.expressions import Expression, parse_or_broken
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
@@ -188,8 +188,8 @@ class CompiledForm:
             parent = stack[-1]
             node = Node(
                 kind=kind, name=row["name"], type=base, row=row["row"], list_name=list_name,
-                label=row.get("label") or ({self.default_language: row["name"]} if kind == "repeat" else {}),
-                hint=row.get("hint", {}), guidance_hint=row.get("guidance_hint", {}),
+                label=_label(row, kind, self.default_language),
+                hint=row.get("hint", {}) if row.get("label") or kind != "question" else {}, guidance_hint=row.get("guidance_hint", {}),
                 required=_flag(row.get("required", "")), required_message=row.get("required_message", {}),
                 relevant=_expression(row.get("relevant")), constraint=_expression(row.get("constraint")),
                 constraint_message=row.get("constraint_message", {}),
@@ -420,6 +420,18 @@ def inside(node: Node, outer: Node) -> bool:
 
 def _expression(text: str | None) -> Expression | None:
     return parse_or_broken(text) if text else None
+
+
+def _label(row: dict, kind: str, language: str) -> dict[str, str]:
+    """A row's label; without one, as pyxform allows: a question's hint, the name of a question
+    shown with a picture, sound or video only, and a repeat's name (a group without a label
+    has no heading; a calculation none at all)."""
+    if row.get("label"):
+        return row["label"]
+    if kind == "question" and row.get("hint"):
+        return row["hint"]
+    media = any(column.startswith("media::") or column in MEDIA_COLUMNS for column in row.get("extra", {}))
+    return {language: row["name"]} if kind == "repeat" or (kind == "question" and media) else {}
 
 
 def _flag(text: str) -> Expression | bool:

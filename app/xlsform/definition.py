@@ -88,7 +88,7 @@ TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group", "begin r
                 "get sim id": "simserial", "get subscriber id": "subscriberid", "barcode": "text",
                 "geotrace": "text", "geoshape": "text", "location": "geopoint", "q location": "geopoint",
                 "add date prompt": "date", "add integer prompt": "integer", "add decimal prompt": "decimal",
-                "add text prompt": "text", "add note prompt": "note"}
+                "add text prompt": "text", "add note prompt": "note", "trigger": "acknowledge"}
 EVIDENCE_VALUES = {"", "none", "optional", "required-when-positive"}
 # ``unit`` of a number: ``currency`` is an amount in the answering institution's national
 # currency, shown converted to euro at the cycle's exchange rate wherever it is read.
@@ -246,7 +246,9 @@ class _Builder:
                     record[column] = value
                 elif value:
                     record.setdefault("extra", {})[header] = value
-            rows.append(record)
+            if any(value for column, value in record.items() if column != "row"):
+                # text only under columns without a header makes no row, as pyxform has it
+                rows.append(record)
         return rows
 
 
@@ -264,8 +266,13 @@ def name_from_file(file_name: str) -> str:
     """A form_id made from a file's name, as pyxform takes it: ``Évaluation 2019 (v2).xlsx`` →
     ``Evaluation_2019_v2``; letters without an ASCII form are dropped."""
     stem = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
-    ascii_only = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    return valid_name(stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem)
+
+
+def valid_name(text: str) -> str:
+    """``text`` made a valid name: ``Spec test`` → ``Spec_test``, ``contact:person:edit`` →
+    ``contact_person_edit``; letters without an ASCII form are dropped (empty if none is left)."""
+    ascii_only = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_only)).strip("_.-")
     if name and not NAME.match(name):
         name = f"form_{name}"
@@ -297,6 +304,7 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
 
     survey = builder.rows("survey")
     choices = builder.rows("choices")
+    survey = _expand_loops(survey, choices, builder)
     external = builder.rows("external_choices")
     indicators = builder.rows("indicators")
     areas = builder.rows("areas")
@@ -320,10 +328,14 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
     if settings.get("form_title") and default_language:
         titles.setdefault(default_language, settings["form_title"])
     form_id = settings.get("form_id") or ""
+    settings_name = builder.sheets["settings"].name if "settings" in builder.sheets else "settings"
     if not form_id and file_name and name_from_file(file_name):
         form_id = name_from_file(file_name)
-        settings_name = builder.sheets["settings"].name if "settings" in builder.sheets else "settings"
         builder.warn(settings_name, None, "form_id", "form_id_from_file_name", name=form_id)
+    elif form_id and not NAME.match(form_id) and valid_name(form_id):
+        # pyxform writes any form_id into the form; a version's identity needs a name
+        builder.warn(settings_name, None, "form_id", "form_id_adapted", written=form_id, name=valid_name(form_id))
+        form_id = valid_name(form_id)
     definition = {
         "form_id": form_id,
         "version": settings.get("version", ""),
@@ -352,6 +364,80 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
     return definition, builder.issues
 
 
+# -- loops ----------------------------------------------------------------------------
+
+_BEGIN_LOOP = re.compile(r"^begin[ _]loop(?: over)? (?P<list>\S+)$", re.I)
+_END_LOOP = re.compile(r"^end[ _]loop$", re.I)
+_LOOP_FIELD = re.compile(r"%\((name|label)\)s")
+
+
+def _loop_type(record: dict) -> str:
+    return " ".join(record.get("type", "").split())
+
+
+def _expand_loops(rows: list[dict], choices: list[dict], b: _Builder) -> list[dict]:
+    """``begin loop over <list>`` … ``end loop`` read as pyxform reads it: a group named as
+    the loop holding one group per choice of the list (named and labelled as the choice), each
+    with the loop's questions, where ``%(name)s`` and ``%(label)s`` in texts are the choice's.
+    A question in a loop is named ``<choice>.<name>`` for Matrica and written back as it was."""
+    if not any(_BEGIN_LOOP.match(_loop_type(record)) or _END_LOOP.match(_loop_type(record)) for record in rows):
+        return rows
+    sheet = b.sheets["survey"]
+    column = next((get_column_letter(i + 1) for i, h in enumerate(sheet.headers)
+                   if _split_header(h, "survey")[0] == "type"), None)
+    lists: dict[str, list[dict]] = defaultdict(list)
+    for choice in choices:
+        lists[choice.get("list_name", "")].append(choice)
+    result: list[dict] = []
+    index = 0
+    while index < len(rows):
+        record = rows[index]
+        begin = _BEGIN_LOOP.match(_loop_type(record))
+        if not begin:
+            if _END_LOOP.match(_loop_type(record)):
+                b.error(sheet.name, record["row"], column, "unmatched_end", type=record["type"])
+            else:
+                result.append(record)
+            index += 1
+            continue
+        depth, end = 1, index + 1
+        while end < len(rows) and depth:
+            depth += bool(_BEGIN_LOOP.match(_loop_type(rows[end]))) - bool(_END_LOOP.match(_loop_type(rows[end])))
+            end += 1
+        if depth:
+            b.error(sheet.name, record["row"], column, "unclosed", name=record.get("name", ""))
+            return result
+        body = _expand_loops(rows[index + 1:end - 1], choices, b)
+        items = lists.get(begin.group("list"), [])
+        if not items:
+            b.error(sheet.name, record["row"], column, "unknown_list", list=begin.group("list"))
+        else:
+            b.warn(sheet.name, record["row"], column, "loop_expanded", list=begin.group("list"), count=len(items))
+            result.append({**record, "type": "begin_group"})
+            for choice in items:
+                result.append({"row": record["row"], "type": "begin_group", "name": choice.get("name", ""),
+                               "label": dict(choice.get("label") or {})})
+                result.extend(_loop_copy(inner, choice) for inner in body)
+                result.append({"row": rows[end - 1]["row"], "type": "end_group"})
+            result.append({**rows[end - 1], "type": "end_group"})
+        index = end
+    return result
+
+
+def _loop_copy(record: dict, choice: dict) -> dict:
+    copy = {key: dict(value) if isinstance(value, dict) else value for key, value in record.items()}
+    name, labels = choice.get("name", ""), choice.get("label") or {}
+    for column in ("label", "hint", "constraint_message", "required_message"):
+        for language, text in (copy.get(column) or {}).items():
+            copy[column][language] = _LOOP_FIELD.sub(
+                lambda m: name if m.group(1) == "name" else labels.get(language) or next(iter(labels.values()), name),
+                text)
+    if copy.get("name") and copy.get("type", "").replace(" ", "_").lower() not in ("end_group", "end_repeat"):
+        copy["written_name"] = copy.get("written_name") or copy["name"]
+        copy["name"] = f"{name}.{copy['name']}"
+    return copy
+
+
 # -- validation -----------------------------------------------------------------------
 
 # The spellings pyxform reads for a select (old and alias forms included), and for "or other".
@@ -376,6 +462,8 @@ def normalise_type(raw: str) -> tuple[str, str | None, str | None]:
     lowered = text.lower()
     if lowered in TYPE_ALIASES and TYPE_ALIASES[lowered]:
         return TYPE_ALIASES[lowered], None, None
+    if lowered.startswith("uri:") and lowered[4:] in METADATA_TYPES:   # uri:deviceid, an old spelling
+        return lowered[4:], None, None
     match = _SELECT.match(text)
     if match:
         rest = (match.group("rest") or "").lower()
@@ -441,7 +529,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             b.error(list_sheet, row, col(key, "name"), "choice_name_space", name=name)
         elif " " in name:   # as pyxform allows for a list only single answers use
             b.warn(list_sheet, row, col(key, "name"), "choice_name_space_single", name=name)
-        if name in lists[list_name] and definition["settings"].get("allow_choice_duplicates", "").lower() not in YES:
+        # external choices repeat a name under different filter values (a city in two states)
+        if name in lists[list_name] and key != "external_choices" \
+                and definition["settings"].get("allow_choice_duplicates", "").lower() not in YES:
             b.error(list_sheet, row, col(key, "name"), "duplicate_choice", name=name, list=list_name,
                     first=lists[list_name][name]["row"])
         lists[list_name].setdefault(name, choice)
@@ -455,6 +545,8 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
     # again in another group is made unique for Matrica (``group.name``) and cannot be referenced
     names: dict[str, int] = {}
     parents: dict[str, tuple[str, ...]] = {}
+    written: dict[str, str] = {}                 # Matrica's name → the name as written
+    paths: dict[tuple[str, ...], str] = {}       # the XPath steps to a row, as written → its name
     ambiguous: set[str] = set()
     stack: list[tuple[str, int, str]] = []  # (kind, row, name)
     questions: list[dict] = []
@@ -496,6 +588,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             else:
                 stack.pop()
             continue
+        if not name and base == "note":   # as pyxform names it
+            name = record["name"] = f"generated_note_name_{row}"
+            b.warn(survey_name, row, col("survey", "name"), "name_generated", name=name)
         if not name:
             b.error(survey_name, row, col("survey", "name"), "missing_name")
             continue
@@ -514,6 +609,9 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             name = unique
         names.setdefault(name, row)
         parents.setdefault(name, tuple(n for _kind, _row, n in stack))
+        written[name] = record.get("written_name", name)
+        record["_path"] = tuple(written[n] for _kind, _row, n in stack) + (written[name],)
+        paths.setdefault(record["_path"], name)
         if base in ("begin_group", "begin_repeat"):
             stack.append(("group" if base == "begin_group" else "repeat", row, name))
             if len(stack) > MAX_GROUP_DEPTH:
@@ -532,7 +630,12 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         if base == "begin_repeat" and not record.get("label"):   # as pyxform allows: the name is shown
             b.warn(survey_name, row, col("survey", "label"), "label_from_name", name=name)
         elif base not in METADATA_TYPES | {"calculate", "hidden", "begin_group"} and not record.get("label"):
-            b.error(survey_name, row, col("survey", "label"), "missing_label")
+            if record.get("hint"):   # as pyxform allows: the hint is the question's text
+                b.warn(survey_name, row, col("survey", "label"), "label_from_hint")
+            elif any(column.startswith("media::") or column in MEDIA_COLUMNS for column in record.get("extra", {})):
+                b.warn(survey_name, row, col("survey", "label"), "label_from_name", name=name)
+            else:
+                b.error(survey_name, row, col("survey", "label"), "missing_label")
         if base == "calculate" and not record.get("calculation"):
             b.error(survey_name, row, col("survey", "calculation"), "missing_calculation")
         if base == "range":
@@ -566,6 +669,14 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
                 continue
             if column == "default" and not _looks_like_expression(text):
                 continue
+            if "/" in text and "_path" in record:
+                text, unknown = paths_as_references(text, record["_path"], paths)
+                if unknown:
+                    b.error(survey_name, record["row"], col("survey", column), "unknown_path", path=unknown[0])
+                    continue
+                if text != record[column]:
+                    b.warn(survey_name, record["row"], col("survey", column), "path_as_reference", expression=text)
+                    record[column] = text
             if not _count_expression(counted, text, b, survey_name, record["row"], col("survey", column)):
                 return
             try:
@@ -590,6 +701,38 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
     _validate_scoring(definition, b, lists, names, col, counted, ambiguous)
     _validate_routing(definition, b, col)
     _validate_translations(definition, b, col)
+
+
+# A string, or an XPath path outside one: /data/group/q, ./q, ../q, ../../group/q.
+_STRING_OR_PATH = re.compile(r"""('[^']*'|"[^"]*")|(?<![\w)\]}.$/])((?:\.\.?|(?=/))(?:/(?:\.\.|\.|[A-Za-z_][\w.-]*))+)""")
+
+
+def paths_as_references(text: str, here: tuple[str, ...], paths: dict[tuple[str, ...], str]) -> tuple[str, list[str]]:
+    """``text`` with each XPath path to a question written as ``${name}``, as the path reads
+    from the row at ``here`` (the names of its groups and its own, as written; an absolute
+    path's first step is the form's root, whatever its name); and the paths that lead nowhere."""
+    unknown: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        path = match.group(2)
+        steps = path.split("/")
+        current = [] if path.startswith("/") else list(here)
+        for step in steps[2:] if path.startswith("/") else steps:
+            if step == "..":
+                if not current:
+                    unknown.append(path)
+                    return path
+                current.pop()
+            elif step != ".":
+                current.append(step)
+        name = paths.get(tuple(current))
+        if name is None:
+            unknown.append(path)
+            return path
+        return "${" + name + "}"
+    return _STRING_OR_PATH.sub(replace, text), unknown
 
 
 def _looks_like_expression(text: str) -> bool:

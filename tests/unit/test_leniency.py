@@ -475,3 +475,159 @@ def test_pyxform_converts_what_these_leniencies_read(tmp_path):
     path = tmp_path / "form.xlsx"
     path.write_bytes(data)
     assert "<h:html" in convert(xlsform=str(path), warnings=[]).xform
+
+
+# -- forms from the Community Health Toolkit, ODK's examples and older pyxform ------------
+
+def test_a_form_id_that_is_not_a_name_is_made_one():
+    definition, issues = check(workbook(SURVEY, settings=[["form_id"], ["Spec test"]]))
+    assert definition["form_id"] == "Spec_test"
+    assert [(i.code, i.params) for i in issues if i.code == "form_id_adapted"] == [
+        ("form_id_adapted", {"written": "Spec test", "name": "Spec_test"})]
+    definition, _issues = check(workbook(SURVEY, settings=[["form_id"], ["contact:person:edit"]]))
+    assert definition["form_id"] == "contact_person_edit"
+
+
+def test_a_lone_sheet_is_the_survey():
+    definition, issues = check(_book({"Sheet1": [["type", "name", "label"], ["text", "state", "The State"]]}),
+                               "survey_no_name.xlsx")
+    assert not [i for i in issues if not i.warning], issues
+    assert [q["name"] for q in definition["survey"]] == ["state"]
+    assert ("sheet_read_as_survey", "Sheet1") in [(i.code, i.sheet) for i in issues]
+    two = _book({"Sheet1": [["type", "name", "label"], ["text", "state", "The State"]], "Notes": [["x"]]})
+    assert [i.code for i in check(two, "two.xlsx")[1] if not i.warning] == ["missing_sheet"]
+
+
+def test_a_note_without_a_name_is_named_by_its_row_and_a_question_without_a_label_shows_its_hint():
+    data = workbook([["type", "name", "label", "hint", "media::image"],
+                     ["note", "", "Read this first", "", ""],
+                     ["text", "some_text", "", "A hint", ""],
+                     ["note", "picture", "", "", "map.png"],
+                     ["text", "bare", "", "", ""]])
+    definition, issues = check(data)
+    assert _codes(issues, warning=False) == [("missing_label", "survey", 5, "C")]
+    definition, issues = check(workbook([row[:5] for row in [
+        ["type", "name", "label", "hint", "media::image"], ["note", "", "Read this first", "", ""],
+        ["text", "some_text", "", "A hint", ""], ["note", "picture", "", "", "map.png"]]]))
+    assert not [i for i in issues if not i.warning], issues
+    assert {(i.code, i.row) for i in issues} >= {("name_generated", 2), ("label_from_hint", 3), ("label_from_name", 4)}
+    form = CompiledForm(definition)
+    assert form.by_name["generated_note_name_2"].label == {"default": "Read this first"}
+    assert (form.by_name["some_text"].label, form.by_name["some_text"].hint) == ({"default": "A hint"}, {})
+    assert form.by_name["picture"].label == {"default": "picture"}
+
+
+def test_old_metadata_and_trigger_spellings():
+    definition, issues = check(workbook([["type", "name", "label"], ["uri:deviceid", "device", ""],
+                                         ["trigger", "ok", "I have read the instructions"]]))
+    assert not [i for i in issues if not i.warning], issues
+    form = CompiledForm(definition)
+    assert (form.by_name["device"].type, form.by_name["ok"].type) == ("deviceid", "acknowledge")
+    assert ("type_spelling", 3) in [(i.code, i.row) for i in issues]
+
+
+def test_text_under_a_column_without_a_header_makes_no_row():
+    data = _book({"survey": [["type", "name", "label"], ["select_one yn", "q1", "In force?"]],
+                  "choices": [["list_name", "name", "label", ""], ["yn", "yes", "Yes", ""], ["yn", "no", "No", ""],
+                              ["", "", "", "0"]]})
+    definition, issues = check(data, "comments.xlsx")
+    assert not [i for i in issues if not i.warning], issues
+    assert len(definition["choices"]) == 2
+
+
+def test_external_choices_repeat_a_name_under_other_filters_but_choices_do_not():
+    survey = [["type", "name", "label", "choice_filter"], ["select_one states", "state", "State", ""],
+              ["select_one_external cities", "city", "City", "state=${state}"]]
+    choices = [["list_name", "name", "label"], ["states", "texas", "Texas"], ["states", "washington", "Washington"]]
+    external = [["list_name", "name", "label", "state"], ["cities", "dumont", "Dumont", "texas"],
+                ["cities", "dumont", "Dumont", "washington"]]
+    definition, issues = check(workbook(survey, choices, extra={"external_choices": external}))
+    assert not [i for i in issues if not i.warning], issues
+    doubled = choices + [["states", "texas", "Texas again"]]
+    assert _codes(check(workbook(survey, doubled, extra={"external_choices": external}))[1], warning=False) == [
+        ("duplicate_choice", "choices", 4, "B")]
+
+
+LOOP_CHOICES = [["list_name", "name", "label::English (en)", "label::Shqip (sq)"],
+                ["toilets", "pit", "Pit latrine", "Gropë"], ["toilets", "flush", "Flush toilet", "Tualet"]]
+
+
+def test_a_loop_is_a_group_per_choice():
+    data = workbook([["type", "name", "label::English (en)", "label::Shqip (sq)"],
+                     ["select_multiple toilets", "available", "Which toilets?", "Cilat tualete?"],
+                     ["begin loop over toilets", "each", "", ""],
+                     ["integer", "number", "How many %(label)s (%(name)s)?", "Sa %(label)s?"],
+                     ["end loop", "", "", ""]], LOOP_CHOICES)
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    assert [(i.code, i.row, i.params) for i in issues if i.code == "loop_expanded"] == [
+        ("loop_expanded", 3, {"list": "toilets", "count": 2})]
+    form = CompiledForm(definition)
+    assert [child.name for child in form.by_name["each"].children] == ["pit", "flush"]
+    assert form.by_name["pit"].label == {"en": "Pit latrine", "sq": "Gropë"}
+    assert form.by_name["flush.number"].label == {"en": "How many Flush toilet (flush)?", "sq": "Sa Tualet?"}
+    assert FormState(form, {"pit.number": "3"}).value("pit.number") == 3
+    survey = to_sheets(definition)[0]
+    assert [cells[:2] for _row, cells in survey.rows] == [
+        ["select_multiple toilets", "available"], ["begin_group", "each"], ["begin_group", "pit"],
+        ["integer", "number"], ["end_group", ""], ["begin_group", "flush"], ["integer", "number"],
+        ["end_group", ""], ["end_group", ""]]
+
+
+def test_a_loop_over_an_unknown_list_or_never_ended_is_located():
+    unknown = workbook([["type", "name", "label"], ["begin loop over rooms", "each", ""],
+                        ["integer", "number", "How many?"], ["end loop", "", ""]], LOOP_CHOICES)
+    assert _codes(check(unknown)[1], warning=False) == [("unknown_list", "survey", 2, "A")]
+    open_loop = workbook([["type", "name", "label"], ["begin loop over toilets", "each", ""],
+                          ["integer", "number", "How many?"]], LOOP_CHOICES)
+    assert _codes(check(open_loop)[1], warning=False) == [("unclosed", "survey", 2, "A")]
+    stray = workbook([["type", "name", "label"], ["text", "q1", "Q"], ["end loop", "", ""]])
+    assert _codes(check(stray)[1], warning=False) == [("unmatched_end", "survey", 3, "A")]
+
+
+def test_xpath_paths_are_read_as_references():
+    """As the Community Health Toolkit writes them: ./ in a group's relevant, ../ to a sibling,
+    /<root>/group/question from the top; a path in a string is text."""
+    data = workbook([["type", "name", "label", "relevant", "calculation"],
+                     ["begin group", "inputs", "Inputs", "./source = 'user'", ""],
+                     ["text", "source", "Source", "", ""],
+                     ["text", "note_text", "Note", "../source != ''", ""],
+                     ["end group", "", "", "", ""],
+                     ["calculate", "copied", "", "", "concat(/data/inputs/source, '/data/x', ../inputs/note_text)"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    rows = {row["name"]: row for row in definition["survey"] if row.get("name")}
+    assert rows["inputs"]["relevant"] == "${source} = 'user'"
+    assert rows["note_text"]["relevant"] == "${source} != ''"
+    assert rows["copied"]["calculation"] == "concat(${source}, '/data/x', ${note_text})"
+    assert {(i.code, i.row, i.column) for i in issues if i.code == "path_as_reference"} == {
+        ("path_as_reference", 2, "D"), ("path_as_reference", 4, "D"), ("path_as_reference", 6, "E")}
+    state = FormState(CompiledForm(definition), {"source": "user", "note_text": "n"})
+    assert state.value("copied") == "user/data/xn"
+
+
+def test_a_path_to_no_question_is_located():
+    data = workbook([["type", "name", "label", "calculation"],
+                     ["calculate", "where", "", "concat(../../inputs/meta/location/lat, ' ')"],
+                     ["calculate", "too_far", "", "../../../q"]])
+    assert [(i.code, i.row, i.column, i.params["path"]) for i in check(data)[1] if not i.warning] == [
+        ("unknown_path", 2, "D", "../../inputs/meta/location/lat"), ("unknown_path", 3, "D", "../../../q")]
+
+
+def test_pyxform_converts_forms_read_through_the_newer_leniencies(tmp_path):
+    from pyxform.xls2xform import convert
+    data = workbook([["type", "name", "label", "hint", "relevant"],
+                     ["note", "", "Read this first", "", ""], ["text", "some_text", "", "A hint", ""],
+                     ["trigger", "ok", "Understood", "", ""], ["uri:deviceid", "device", "", "", ""],
+                     ["select_multiple toilets", "available", "Which toilets?", "", ""],
+                     ["begin group", "inputs", "Inputs", "", "./source = 'user'"],
+                     ["text", "source", "Source", "", ""], ["end group", "", "", "", ""],
+                     ["begin loop over toilets", "each", "", "", ""],
+                     ["integer", "number", "How many %(label)s?", "", ""], ["end loop", "", "", "", ""]],
+                    [["list_name", "name", "label"], ["toilets", "pit", "Pit latrine"], ["toilets", "flush", "Flush"]],
+                    settings=[["form_id"], ["Spec test"]])
+    definition, issues = check(data)
+    assert not [i for i in issues if not i.warning], issues
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(data)
+    assert "<h:html" in convert(xlsform=str(path), warnings=[]).xform
