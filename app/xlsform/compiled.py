@@ -189,7 +189,8 @@ class CompiledForm:
             node = Node(
                 kind=kind, name=row["name"], type=base, row=row["row"], list_name=list_name,
                 label=_label(row, kind, self.default_language),
-                hint=row.get("hint", {}) if row.get("label") or kind != "question" else {}, guidance_hint=row.get("guidance_hint", {}),
+                hint=row.get("hint", {}) if row.get("label") or kind != "question" else {},   # else it is the label
+                guidance_hint=row.get("guidance_hint", {}),
                 required=_flag(row.get("required", "")), required_message=row.get("required_message", {}),
                 relevant=_expression(row.get("relevant")), constraint=_expression(row.get("constraint")),
                 constraint_message=row.get("constraint_message", {}),

@@ -670,7 +670,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
             if column == "default" and not _looks_like_expression(text):
                 continue
             if "/" in text and "_path" in record:
-                text, unknown = paths_as_references(text, record["_path"], paths)
+                text, unknown = _paths_as_references(text, record["_path"], paths)
                 if unknown:
                     b.error(survey_name, record["row"], col("survey", column), "unknown_path", path=unknown[0])
                     continue
@@ -704,10 +704,12 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
 
 
 # A string, or an XPath path outside one: /data/group/q, ./q, ../q, ../../group/q.
-_STRING_OR_PATH = re.compile(r"""('[^']*'|"[^"]*")|(?<![\w)\]}.$/])((?:\.\.?|(?=/))(?:/(?:\.\.|\.|[A-Za-z_][\w.-]*))+)""")
+_STRING_OR_PATH = re.compile(r"""('[^']*'|"[^"]*")
+                               |(?<![\w)\]}.$/])((?:\.\.?|(?=/))(?:/(?:\.\.|\.|[A-Za-z_][\w.-]*))+)""", re.X)
 
 
-def paths_as_references(text: str, here: tuple[str, ...], paths: dict[tuple[str, ...], str]) -> tuple[str, list[str]]:
+def _paths_as_references(text: str, here: tuple[str, ...],
+                         paths: dict[tuple[str, ...], str]) -> tuple[str, list[str]]:
     """``text`` with each XPath path to a question written as ``${name}``, as the path reads
     from the row at ``here`` (the names of its groups and its own, as written; an absolute
     path's first step is the form's root, whatever its name); and the paths that lead nowhere."""
