@@ -39,7 +39,8 @@ KNOWN = {
     "choices": {"list_name", "name", "label", "score", "machine_made"},
     "external_choices": {"list_name", "name", "label"},
     "settings": {"form_id", "version", "form_title", "label", "default_language", "instance_name", "style",
-                 "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values"},
+                 "public_key", "submission_url", "allow_choice_duplicates", "namespaces", "clean_text_values",
+                 "machine_made"},
     "indicators": {"code", "area", "section", "label", "method", "numerator", "denominator", "factor", "value",
                    "thresholds", "aggregate", "upper", "responsible", "when_no_cases", "availability", "machine_made"},
     "areas": {"code", "order", "label", "rating", "machine_made"},
@@ -296,6 +297,8 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
         return {}, builder.issues
 
     settings_rows = builder.rows("settings")
+    title_languages = dict(builder.languages)   # listed after the languages of the texts, as they came
+    builder.languages.clear()
     settings = {k: v for k, v in (settings_rows[0] if settings_rows else {}).items() if k not in ("row",)}
     default_spec = settings.get("default_language", "")
     default_language = language_code(default_spec) if default_spec else None
@@ -308,6 +311,8 @@ def build(sheets: dict[str, Sheet], file_name: str | None = None) -> tuple[dict[
     external = builder.rows("external_choices")
     indicators = builder.rows("indicators")
     areas = builder.rows("areas")
+    for code, spec in title_languages.items():
+        builder.languages.setdefault(code, spec)
 
     # Text without a language (plain ``label``) belongs to the default language.
     plain_key = default_language or "default"
@@ -1136,17 +1141,16 @@ def public(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def translation_completeness(definition: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    """Per language: (texts present, texts the form has in any language)."""
+    """Per language: (texts present, texts the form has in any language), the title included."""
     totals = {language["code"]: 0 for language in definition["languages"]}
     units = 0
-    for key in ("survey", "choices", "indicators", "areas"):
-        for record in definition[key]:
-            for column in TRANSLATABLE[key]:
-                texts = record.get(column)
-                if not texts:
-                    continue
-                units += 1
-                for language in texts:
-                    if language in totals:
-                        totals[language] += 1
+    every = [definition.get("titles")] + [record.get(column) for key in ("survey", "choices", "indicators", "areas")
+                                          for record in definition[key] for column in TRANSLATABLE[key]]
+    for texts in every:
+        if not texts:
+            continue
+        units += 1
+        for language in texts:
+            if language in totals:
+                totals[language] += 1
     return {language: (present, units) for language, present in totals.items()}

@@ -30,11 +30,28 @@ PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COLUMN_ORDER = ["label", "hint", "guidance_hint", "constraint_message", "required_message"]
 
 
+SHEETS = ("settings", "survey", "choices", "indicators", "areas")
+TITLE = "title"   # the name of the row holding the form's title (the settings' ``label::…``)
+
+
+def _titled(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with its title in every language it has as the settings' label, which
+    the workbook's title row reads and writes (a shallow copy: ``definition`` is unchanged)."""
+    if not definition.get("titles"):
+        return definition
+    return {**definition, "settings": dict(definition.get("settings") or {}, label=dict(definition["titles"]))}
+
+
+def _records(definition: dict[str, Any], sheet: str) -> list[dict]:
+    return [definition.get("settings") or {}] if sheet == "settings" else definition[sheet]
+
+
 def _texts(definition: dict[str, Any]):
-    """(sheet, key, column, record) of every text the form has in some language, in form order."""
-    for sheet in ("survey", "choices", "indicators", "areas"):
-        for record in definition[sheet]:
-            key = row_key(sheet, record)
+    """(sheet, key, column, record) of every text the form has in some language, in form order:
+    the title first (from a definition ``_titled``), then the survey, choices, indicators, areas."""
+    for sheet in SHEETS:
+        for record in _records(definition, sheet):
+            key = TITLE if sheet == "settings" else row_key(sheet, record)
             for column in COLUMN_ORDER:
                 if column in TRANSLATABLE[sheet] and record.get(column) and key:
                     yield sheet, key, column, record
@@ -70,6 +87,7 @@ def workbook_sheets(definition: dict[str, Any], form_id: str, number: int, add: 
     """The translation workbook of a version: ``about`` (what it belongs to) and the texts, with
     a column per language of the form and per language in ``add``. With ``latin``, Serbian
     Latin texts missing are made from the Serbian Cyrillic ones and marked machine-made."""
+    definition = _titled(definition)
     source = definition["default_language"]
     languages = [language["code"] for language in definition["languages"] if language["code"] != source]
     add = list(add) + (["sr_Latn"] if latin else [])
@@ -139,7 +157,7 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
             languages.append((index, code, spec))
     if issues:
         return Merged(None, issues)
-    merged = copy.deepcopy(definition)
+    merged = _titled(copy.deepcopy(definition))
     found = {(sheet, key, column): record for sheet, key, column, record in _texts(merged)}
     applied = 0
     for row, cells in texts_sheet.rows:
@@ -172,12 +190,27 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
     for _index, code, spec in languages:
         if code not in known:
             merged["languages"].append({"code": code, "name": spec})
+    if merged.get("titles"):
+        _untitle(merged, definition.get("settings") or {})
     _add_columns(merged)
     untranslated = {}
     for language in merged["languages"]:
-        missing = sum(1 for _s, _k, column, record in _texts(merged) if not record[column].get(language["code"]))
+        missing = sum(1 for _s, _k, column, record in _texts(_titled(merged)) if not record[column].get(language["code"]))
         untranslated[language["code"]] = missing
     return Merged(merged, issues, applied, untranslated)
+
+
+def _untitle(merged: dict[str, Any], settings: dict[str, Any]) -> None:
+    """The merged title row back in ``titles`` and the settings' label, where the title in the
+    default language stays in ``form_title`` if that is where it was written."""
+    merged["titles"] = dict(merged["settings"]["label"])
+    written = settings.get("label") or {}
+    label = {code: text for code, text in merged["titles"].items()
+             if code != merged["default_language"] or code in written or not settings.get("form_title")}
+    if label:
+        merged["settings"]["label"] = label
+    else:
+        merged["settings"].pop("label")
 
 
 def _letter(index: int) -> str:
@@ -186,7 +219,7 @@ def _letter(index: int) -> str:
 
 def _add_columns(definition: dict[str, Any]) -> None:
     """A header for every (column, language) that now has a text but no column to be written in."""
-    for sheet in ("survey", "choices", "indicators", "areas"):
+    for sheet in SHEETS:
         headers = definition["columns"].setdefault(sheet, [])
         present = set()
         for header in headers:
@@ -194,20 +227,20 @@ def _add_columns(definition: dict[str, Any]) -> None:
             if column in TRANSLATABLE[sheet]:
                 present.add((column, language_code(language) if language is not None else definition["plain_language"]))
         needed = []
-        for record in definition[sheet]:
+        for record in _records(definition, sheet):
             for column in COLUMN_ORDER:
                 for code in (record.get(column) or {}) if column in TRANSLATABLE[sheet] else ():
                     if (column, code) not in present and (column, code) not in needed:
                         needed.append((column, code))
         headers.extend(f"{column}::{_spec(definition, code)}" for column, code in needed)
-        if any(record.get("machine_made") for record in definition[sheet]) and "machine_made" not in headers:
+        if any(record.get("machine_made") for record in _records(definition, sheet)) and "machine_made" not in headers:
             headers.append("machine_made")
 
 
 def machine_made(definition: dict[str, Any]) -> dict[str, int]:
     """Per language: the texts made by a machine that no person has confirmed yet."""
     counts: dict[str, int] = {}
-    for _sheet, _key, column, record in _texts(definition):
+    for _sheet, _key, column, record in _texts(_titled(definition)):
         for code in _machine(record, column):
             counts[code] = counts.get(code, 0) + 1
     return counts

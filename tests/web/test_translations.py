@@ -176,3 +176,32 @@ def test_serbian_latin_from_cyrillic_is_machine_made_until_a_person_confirms_it(
 def _version_id(app, number: int) -> int:
     with app.app_context():
         return db.session.scalars(select(QuestionnaireVersion.id).where(QuestionnaireVersion.number == number)).one()
+
+
+def test_the_title_is_translated_like_any_text(app, client, demo, auth):
+    """The first row is the questionnaire's title (the settings' label::…): a translator fills it,
+    the new version has it in that language, its XLSForm carries it, and Serbian Latin made
+    from it is machine-made like any other text."""
+    auth.login("admin@example.org")
+    version_id = _first_version(client, auth)
+    rows = _rows(client.get(f"/questionnaires/versions/{version_id}/translations.xlsx?add=sr_Cyrl").data)
+    assert rows[1][:4] == ["settings", "title", "label", "Sample monitoring"]
+    rows[1][5] = "Пробни мониторинг"
+    about = _rows(client.get(f"/questionnaires/versions/{version_id}/translations.xlsx").data, "about")
+    result = _upload(client, f"/questionnaires/versions/{version_id}/translations",
+                     auth.token(f"/questionnaires/versions/{version_id}"), _save({"about": about, "translations": rows}))
+    assert "1 translation merged" in result.get_data(as_text=True)
+    second = _version_id(app, 2)
+    with app.app_context():
+        created = db.session.get(QuestionnaireVersion, second)
+        assert created.definition["titles"]["sr_Cyrl"] == "Пробни мониторинг"
+        assert created.definition["title"] == "Sample monitoring"
+    settings = _rows(client.get(f"/questionnaires/versions/{second}/xlsform.xlsx").data, "settings")
+    assert dict(zip(settings[0], settings[1]))["label::Српски (ћирилица)"] == "Пробни мониторинг"
+    assert dict(zip(settings[0], settings[1]))["form_title"] == "Sample monitoring"
+    again = _rows(client.get(f"/questionnaires/versions/{second}/translations.xlsx").data)
+    assert _blank_as_none(again) == _blank_as_none(rows)
+    latin = _rows(client.get(f"/questionnaires/versions/{second}/translations.xlsx?latin=1").data)
+    header = latin[0]
+    assert (latin[1][header.index("Srpski (latinica)")], latin[1][header.index("machine-made")]) == (
+        "Probni monitoring", "sr_Latn")
