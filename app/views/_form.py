@@ -29,11 +29,14 @@ def html_id(path: str) -> str:
     return "q-" + _ID_UNSAFE.sub("-", path)
 
 
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
 @dataclass
 class Text:
     text: str
-    fallback: bool = False   # shown in the form's default language
-    lang: str = ""
+    fallback: bool = False   # shown in the form's default language, in a form that has others
+    lang: str = ""           # the language of a text not in the reader's
 
 
 @dataclass
@@ -129,8 +132,10 @@ def text_of(loaded: Loaded, texts: dict[str, str], language: str, node: Node | N
     text, fallback = loaded.form.text(texts, language)
     if node is not None:
         text = loaded.state.interpolate(text, node, index)
-    lang = loaded.form.default_language if fallback else language
-    return Text(text, fallback, lang.replace("_", "-"))
+    lang = loaded.form.default_language.replace("_", "-") if fallback else ""
+    # "(not translated)" only where the form has another language; ``lang`` only with a real
+    # tag (a form's texts without a language are "default", a language by an unknown name its name)
+    return Text(text, fallback and len(loaded.form.languages) > 1, lang if _LANGUAGE_TAG.match(lang) else "")
 
 
 def input_error(code: str, params: tuple = ()) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.questionnaire import PublishedVersionImmutable
-from tests.xlsform_builders import HOSTILE, sample_xlsx
+from tests.xlsform_builders import HOSTILE, sample_xlsx, workbook
 
 
 def _upload(client, token, data: bytes, name="form.xlsx"):
@@ -271,3 +271,21 @@ def test_an_old_excel_questionnaire_is_uploaded_and_given_back_as_it_came(app, c
     assert "Monitoring 2019.xls" in original.headers["Content-Disposition"]
     form = client.get("/questionnaires/").get_data(as_text=True)
     assert "XLSForm workbook (.xlsx, .xls or .ods)" in form
+
+
+def test_a_form_in_one_language_is_not_marked_untranslated(app, client, demo, auth):
+    """Texts without a language (plain ``label``), or in the form's only language, are what
+    there is: no "(not translated)" on each; a text in a language other than the reader's says
+    which, and a language without a real code (``default``) is never written as one."""
+    auth.login("admin@example.org")
+    token = auth.token("/questionnaires/")
+    plain = _uploaded(client, token, workbook([["type", "name", "label"], ["text", "q1", "Question one"]]), "plain.xlsx")
+    page = client.get(f"/questionnaires/versions/{plain}/preview/1?lang=sq").get_data(as_text=True)
+    assert "Question one" in page and "(not translated)" not in page and 'lang="default"' not in page
+    english = _uploaded(client, token, workbook([["type", "name", "label::English (en)"], ["text", "q1", "Question"]],
+                                                settings=[["form_id"], ["english_only"]]), "english.xlsx")
+    client.post("/language", data={"language": "sq", "csrf_token": token})
+    page = client.get(f"/questionnaires/versions/{english}/preview/1").get_data(as_text=True)
+    assert '<span lang="en">Question</span>' in page and "(i papërkthyer)" not in page
+    page = client.get(f"/questionnaires/versions/{plain}/preview/1").get_data(as_text=True)
+    assert "<span>Question one</span>" in page and 'lang="default"' not in page
