@@ -61,6 +61,7 @@ class QuestionView:
     threads: list = field(default_factory=list)   # review comments on this answer
     file: FileView | None = None   # a file question's uploaded document
     evidence_shown: bool = False   # the evidence box, where the answer asks for it
+    currency: str = ""             # an amount's currency (ISO code), shown beside its input
 
     @property
     def kind(self) -> str:
@@ -87,6 +88,8 @@ class QuestionView:
             ids.append(f"{self.id}-hint")
         if self.is_file:
             ids.append(f"{self.id}-limits")
+        if self.currency:
+            ids.append(f"{self.id}-unit")
         if self.error:
             ids.append(f"{self.id}-error")
         return " ".join(ids)
@@ -239,6 +242,9 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
         view.choices = [(c.name, text_of(loaded, c.label, language)) for c in state.choices(node, index)]
     if node.type in FILE_TYPES and value:
         view.file = file_view(loaded.id, value)
+    if node.money and loaded.response is not None:
+        view.currency = cycles.currency_of(loaded.response.institution.country.code,
+                                           loaded.response.cycle.period_end) or ""
     view.evidence_shown = bool(view.evidence) or scores.evidence_asked(loaded.form, state, node, index, path)
     if node.type == "calculate" or not view.editable:
         view.display = _display(loaded, node, path, value, language)

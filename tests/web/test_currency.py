@@ -1,6 +1,7 @@
 """Amounts of money in each country's currency: a cycle whose questionnaire asks for amounts
 cannot open while a national currency of its institutions has no exchange rate for the period,
 and an amount is read in its currency with its value in euro at the cycle's rate."""
+import re
 from datetime import date
 from html import unescape
 
@@ -80,3 +81,17 @@ def test_an_amount_is_read_in_its_currency_and_in_euro(app, client, auth, make_r
     client.post("/language", data={"language": "en", "csrf_token": auth.token()})
     printed = unescape(client.get(f"/responses/{response_id}/print").get_data(as_text=True))
     assert "2,344,000 RSD (≈ €20,000.00 at the cycle's rate)" in printed
+
+
+def test_the_amount_input_names_the_institutions_currency(app, client, auth, make_response):
+    response_id = make_response("ban_monitoring")   # the Serbian coordinator
+    with app.app_context():
+        db.session.add(Answer(response_id=response_id, path="if_data", value="available", version=1, updated_at=utcnow()))
+        db.session.commit()
+    auth.login("official.rs@example.org")
+    page = next(text for number in range(1, 40)
+                for text in [client.get(f"/responses/{response_id}/pages/{number}").get_data(as_text=True)]
+                if 'id="q-if_budget_planned-input"' in text)
+    field = re.search(r'<input[^>]*id="q-if_budget_planned-input"[^>]*>\s*<span class="unit" id="([^"]+)">RSD</span>', page)
+    assert field is not None and f'{field.group(1)}' in re.search(r'aria-describedby="([^"]+)"', field.group(0)).group(1)
+    assert 'id="q-if_data-unit"' not in page   # a question that is no amount has none
