@@ -20,13 +20,17 @@ def test_sign_in_switch_language_sign_out(live_server, page):
     _sign_in(page, live_server, "auditor@example.org")
     assert page.locator("h1").inner_text().startswith("Welcome")
     assert page.locator("html").get_attribute("lang") == "en"
-    with page.expect_navigation():   # the language applies as it is chosen
-        page.get_by_label("Language").select_option("sq")
+    page.get_by_label("Language").select_option("sq")   # choosing alone changes nothing (WCAG 3.2.2)
+    page.wait_for_timeout(300)
+    assert page.locator("html").get_attribute("lang") == "en"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "sq"
     assert page.get_by_role("button", name="Dilni").is_visible()
+    page.get_by_label("Gjuha").select_option("sr_Cyrl")
     with page.expect_navigation():
-        page.get_by_label("Gjuha").select_option("sr_Cyrl")
+        page.locator(".language-switcher button").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "sr-Cyrl"
     page.get_by_role("button", name="Одјава").click()

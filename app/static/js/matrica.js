@@ -3,8 +3,9 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  // The header: a phone's menu opens and closes behind its button; the language applies as it
-  // is chosen (without JavaScript, its Change button sends it).
+  // The header: a phone's menu opens and closes behind its button. The language applies when
+  // its Change button is pressed, never as an option is chosen (WCAG 3.2.2: arrowing through
+  // the list must not reload the page).
   document.addEventListener("DOMContentLoaded", function () {
     var header = document.querySelector(".site-header");
     var button = header && header.querySelector(".menu-button");
@@ -16,10 +17,6 @@
     }
     if (window.matchMedia && window.matchMedia("(max-width: 48rem)").matches) {
       document.querySelectorAll("details.page-nav-fold").forEach(function (fold) { fold.open = false; });
-    }
-    var select = document.getElementById("language-select");
-    if (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
     }
   });
 
@@ -40,6 +37,9 @@
       if (el.type === "radio" || el.type === "checkbox") { return; }
       if (el.type === "file" && document.getElementById(feedback.getAttribute("data-for") + "-limits")) {
         ids.push(feedback.getAttribute("data-for") + "-limits");
+      }
+      if (document.getElementById(feedback.getAttribute("data-for") + "-unit")) {   // an amount's currency
+        ids.push(feedback.getAttribute("data-for") + "-unit");
       }
       if (ids.length) { el.setAttribute("aria-describedby", ids.join(" ")); } else { el.removeAttribute("aria-describedby"); }
     });
