@@ -15,7 +15,9 @@ SECRET_KEY = None
 # Flask-Babel looks in app/translations unless given an absolute path.
 BABEL_TRANSLATION_DIRECTORIES = str(_ROOT / "translations")
 BABEL_DEFAULT_LOCALE = "en"
-BABEL_DEFAULT_TIMEZONE = "UTC"
+# Times are stored in UTC and shown in the users' time zone: Central European Time in every
+# country of the region (MATRICA_BABEL_DEFAULT_TIMEZONE names another, e.g. Europe/Sofia).
+BABEL_DEFAULT_TIMEZONE = "Europe/Belgrade"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

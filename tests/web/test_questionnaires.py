@@ -289,3 +289,16 @@ def test_a_form_in_one_language_is_not_marked_untranslated(app, client, demo, au
     assert '<span lang="en">Question</span>' in page and "(i papërkthyer)" not in page
     page = client.get(f"/questionnaires/versions/{plain}/preview/1").get_data(as_text=True)
     assert "<span>Question one</span>" in page and 'lang="default"' not in page
+
+
+def test_times_are_shown_in_central_european_time(app, client, demo, auth):
+    """Stored in UTC, read where the users are: 10:00 UTC is 11:00 in January, 12:00 in July."""
+    from datetime import datetime, timezone
+    auth.login("admin@example.org")
+    version_id = _uploaded(client, auth.token("/questionnaires/"), sample_xlsx(), "sample.xlsx")
+    for moment, shown in ((datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc), "11:00:00"),
+                          (datetime(2026, 7, 15, 10, 0, tzinfo=timezone.utc), "12:00:00")):
+        with app.app_context():
+            db.session.get(QuestionnaireVersion, version_id).created_at = moment
+            db.session.commit()
+        assert shown in client.get(f"/questionnaires/versions/{version_id}").get_data(as_text=True)
