@@ -1,4 +1,4 @@
-# Matrica — `make run` serves the demo, `make test` runs the whole suite (SQLite, then PostgreSQL).
+# Matrica — `make run` serves the demo, `make test` runs the whole suite (SQLite and PostgreSQL side by side).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -67,9 +67,10 @@ system-deps:
 lint-imports: install-dev
 	$(BIN)/lint-imports
 
+# The SQLite and PostgreSQL runs side by side, one per core; each one's output is printed
+# whole when it ends, and either failing fails the target.
 test: system-deps install-dev assets i18n-compile lint-imports
-	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory test-postgres
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install-dev assets i18n-compile
 	$(BIN)/python -m pytest -q
