@@ -28,8 +28,6 @@ FIXED = ["sheet", "name", "column"]
 MACHINE = "machine-made"   # the last column: the languages of the row whose text no person has confirmed
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COLUMN_ORDER = ["label", "hint", "guidance_hint", "constraint_message", "required_message"]
-
-
 SHEETS = ("settings", "survey", "choices", "indicators", "areas")
 TITLE = "title"   # the name of the row holding the form's title (the settings' ``label::…``)
 
