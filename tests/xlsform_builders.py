@@ -177,6 +177,10 @@ HOSTILE = {
     "regex_bomb": regex_bomb,
     "regex_380_calls": many_patterns,
     "range_nan": lambda: workbook([["type", "name", "label", "parameters"], ["range", "q1", "Q", "start=-inf step=nan"]]),
+    "loop_bomb": lambda: workbook(   # one loop over 4,000 choices with 1,000 questions: 4 million rows once read
+        [["type", "name", "label"], ["begin loop over many", "each", ""]]
+        + [["integer", f"q{i}", f"Q{i}"] for i in range(1000)] + [["end loop", "", ""]],
+        [["list_name", "name", "label"]] + [["many", f"c{i}", f"C{i}"] for i in range(4000)]),
 }
 # Hostile forms that are valid now: each must be accepted, and evaluating it stay bounded.
 BOUNDED = {

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from app.languages import LANGUAGES
 from app.xlsform.expressions import ExpressionError, parse
 from app.xlsform.issues import Issue
-from app.xlsform.workbook import Sheet
+from app.xlsform.workbook import MAX_ROWS, Sheet
 
 TRANSLATABLE = {
     "survey": {"label", "hint", "guidance_hint", "constraint_message", "required_message"},
@@ -416,6 +416,8 @@ def _expand_loops(rows: list[dict], choices: list[dict], b: _Builder) -> list[di
         items = lists.get(begin.group("list"), [])
         if not items:
             b.error(sheet.name, record["row"], column, "unknown_list", list=begin.group("list"))
+        elif len(result) + len(items) * (len(body) + 2) + 2 > MAX_ROWS:   # loops multiply rows
+            b.error(sheet.name, record["row"], column, "loop_too_large", limit=MAX_ROWS)
         else:
             b.warn(sheet.name, record["row"], column, "loop_expanded", list=begin.group("list"), count=len(items))
             result.append({**record, "type": "begin_group"})

@@ -585,6 +585,16 @@ def test_a_loop_over_an_unknown_list_or_never_ended_is_located():
     assert _codes(check(stray)[1], warning=False) == [("unmatched_end", "survey", 3, "A")]
 
 
+def test_a_loop_that_would_make_too_many_rows_is_refused_before_it_is_made():
+    """A loop repeats its body once per choice: 2,500 choices × 40 questions would be 100,000 rows."""
+    choices = [["list_name", "name", "label"]] + [["many", f"c{i}", f"C {i}"] for i in range(2500)]
+    body = [["integer", f"q{i}", f"Question {i}"] for i in range(40)]
+    data = workbook([["type", "name", "label"], ["begin loop over many", "each", ""], *body, ["end loop", "", ""]],
+                    choices)
+    assert [(i.code, i.row, i.params) for i in check(data)[1] if not i.warning] == [
+        ("loop_too_large", 2, {"limit": 5000})]
+
+
 def test_xpath_paths_are_read_as_references():
     """As the Community Health Toolkit writes them: ./ in a group's relevant, ../ to a sibling,
     /<root>/group/question from the top; a path in a string is text."""

@@ -73,7 +73,7 @@ def test_upload_preview_publish_download(app, client, demo, auth):
 
 
 @pytest.mark.parametrize("name", ["not_xlsx", "zip_bomb", "xlsm_macros", "formula", "duplicate_headers", "cell_5mb",
-                                  "malformed_xml", "groups_1000", "regex_bomb", "regex_380_calls", "range_nan"])
+                                  "malformed_xml", "groups_1000", "regex_bomb", "regex_380_calls", "range_nan", "loop_bomb"])
 def test_bad_files_show_located_errors_and_store_nothing(app, client, demo, auth, name):
     auth.login("admin@example.org")
     token = auth.token("/questionnaires/")
