@@ -195,7 +195,7 @@ EXPECTED_CODE = {
     "columns_300": "too_many_columns", "million_rows": "too_many_rows", "cell_5mb": "cell_too_long",
     "wrong_types": "unknown_type", "duplicate_headers": "duplicate_column", "malformed_xml": "corrupt_file",
     "groups_1000": "too_deep_groups", "regex_bomb": "expression_invalid", "regex_380_calls": "too_many_patterns",
-    "range_nan": "bad_parameter",
+    "range_nan": "bad_parameter", "loop_bomb": "loop_too_large",
 }
 
 
