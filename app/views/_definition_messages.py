@@ -40,6 +40,7 @@ def describe(issue: Issue) -> str:
         "path_as_reference": lambda: _("The XPath paths in this expression were read as references to the questions they lead to: %(expression)s", expression=p["expression"]),
         "unknown_path": lambda: _("The path “%(path)s” leads to no question of this form; refer to questions as ${name}.", path=p["path"]),
         "loop_too_large": lambda: _("Read as a group per choice, this loop would make the survey longer than %(limit)d rows.", limit=p["limit"]),
+        "cell_without_header": lambda: _("This column has no header: its text (here first) is not read."),
         "label_from_hint": lambda: _("No label: the hint is shown as the question's text."),
         "form_id_from_file_name": lambda: _("No form_id in the settings: “%(name)s”, from the file's name, is used.", name=p["name"]),
         "type_spelling": lambda: _("“%(type)s” is an old spelling; it was read as “%(canonical)s”.", type=p["type"], canonical=p["canonical"]),

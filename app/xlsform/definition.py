@@ -230,7 +230,13 @@ class _Builder:
         sheet = self.sheets[key]
         columns = self.columns(key)
         rows = []
+        blank = [index for index, header in enumerate(sheet.headers) if not header]
+        reported: set[int] = set()   # columns without a header: not read, as pyxform has it; said once each
         for number, cells in sheet.rows:
+            for index in [*blank, *range(len(sheet.headers), len(cells))]:
+                if index < len(cells) and cells[index].strip() and index not in reported:
+                    reported.add(index)
+                    self.warn(sheet.name, number, get_column_letter(index + 1), "cell_without_header")
             record: dict[str, Any] = {"row": number}
             for index, column, code, header in columns:
                 value = cells[index].strip() if index < len(cells) else ""

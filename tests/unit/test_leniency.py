@@ -533,6 +533,8 @@ def test_text_under_a_column_without_a_header_makes_no_row():
     definition, issues = check(data, "comments.xlsx")
     assert not [i for i in issues if not i.warning], issues
     assert len(definition["choices"]) == 2
+    assert [(i.code, i.sheet, i.row, i.column) for i in issues if i.code == "cell_without_header"] == [
+        ("cell_without_header", "choices", 4, "D")]
 
 
 def test_external_choices_repeat_a_name_under_other_filters_but_choices_do_not():
