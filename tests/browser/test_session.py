@@ -20,17 +20,13 @@ def test_sign_in_switch_language_sign_out(live_server, page):
     _sign_in(page, live_server, "auditor@example.org")
     assert page.locator("h1").inner_text().startswith("Welcome")
     assert page.locator("html").get_attribute("lang") == "en"
-    page.get_by_label("Language").select_option("sq")   # choosing alone changes nothing (WCAG 3.2.2)
-    page.wait_for_timeout(300)
-    assert page.locator("html").get_attribute("lang") == "en"
-    with page.expect_navigation():
-        page.get_by_role("button", name="Change").click()
+    with page.expect_navigation():   # the language applies as it is chosen
+        page.get_by_label("Language").select_option("sq")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "sq"
     assert page.get_by_role("button", name="Dilni").is_visible()
-    page.get_by_label("Gjuha").select_option("sr_Cyrl")
     with page.expect_navigation():
-        page.locator(".language-switcher button").click()
+        page.get_by_label("Gjuha").select_option("sr_Cyrl")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "sr-Cyrl"
     page.get_by_role("button", name="Одјава").click()
@@ -57,3 +53,21 @@ def test_core_pages_have_no_serious_accessibility_violations(live_server, axe_pa
     pages += ["/", "/responses/", "/admin/", "/admin/users", "/admin/institutions", "/admin/cycles", "/account"]
     problems = serious_violations(page, live_server, pages)
     assert not problems, json.dumps(problems, indent=1)
+
+
+def test_stepping_through_the_languages_with_the_keyboard_reloads_nothing(live_server, page):
+    """WCAG 3.2.2: arrow keys on the closed list change the choice without a reload; the Change
+    button appears, and Enter applies the choice."""
+    _sign_in(page, live_server, "auditor@example.org")
+    select = page.get_by_label("Language")
+    select.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert page.locator("html").get_attribute("lang") == "en" and select.input_value() != "en"
+    assert page.get_by_role("button", name="Change").is_visible()
+    chosen = select.input_value()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == chosen.replace("_", "-")

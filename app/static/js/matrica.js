@@ -3,9 +3,10 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  // The header: a phone's menu opens and closes behind its button. The language applies when
-  // its Change button is pressed, never as an option is chosen (WCAG 3.2.2: arrowing through
-  // the list must not reload the page).
+  // The header: a phone's menu opens and closes behind its button. The language applies as it
+  // is chosen from the list (without JavaScript, its Change button sends it). Stepping through
+  // the closed list with the keyboard changes the choice without opening it on some systems:
+  // that never reloads the page (WCAG 3.2.2); the Change button appears, and it or Enter applies.
   document.addEventListener("DOMContentLoaded", function () {
     var header = document.querySelector(".site-header");
     var button = header && header.querySelector(".menu-button");
@@ -17,6 +18,26 @@
     }
     if (window.matchMedia && window.matchMedia("(max-width: 48rem)").matches) {
       document.querySelectorAll("details.page-nav-fold").forEach(function (fold) { fold.open = false; });
+    }
+    var select = document.getElementById("language-select");
+    if (select) {
+      var stepping = false;
+      select.addEventListener("pointerdown", function () { stepping = false; });
+      select.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          select.form.submit();
+          return;
+        }
+        stepping = event.key.length === 1 || /^(Arrow|Home|End|Page)/.test(event.key);
+      });
+      select.addEventListener("change", function () {
+        if (stepping) {
+          select.form.classList.add("pending");
+        } else {
+          select.form.submit();
+        }
+      });
     }
   });
 
