@@ -40,7 +40,8 @@ def test_a_chosen_file_is_saved_at_once_and_a_refused_one_says_why(app, live_ser
     page.locator("#q-photo-input").set_input_files(_file(tmp_path, "board.png", b"not a picture"))
     page.locator("#q-photo-error").wait_for()
     assert "not what its name says" in page.locator("#q-photo-error").inner_text()
-    assert page.locator("#q-photo-input").get_attribute("aria-invalid") == "true"
+    # marked invalid when htmx settles the swap (htmx:load), a moment after the error shows
+    page.wait_for_function("() => document.querySelector('#q-photo-input').getAttribute('aria-invalid') === 'true'")
     assert _stored(app, response_id, "photo") is None
 
     page.locator("#q-protocol-remove").check()
