@@ -243,8 +243,7 @@ def question(loaded: Loaded, node: Node, index: Index, language: str, *, error: 
     if node.type in FILE_TYPES and value:
         view.file = file_view(loaded.id, value)
     if node.money and loaded.response is not None:
-        view.currency = cycles.currency_of(loaded.response.institution.country.code,
-                                           loaded.response.cycle.period_end) or ""
+        view.currency = _currency(loaded.response) or ""
     view.evidence_shown = bool(view.evidence) or scores.evidence_asked(loaded.form, state, node, index, path)
     if node.type == "calculate" or not view.editable:
         view.display = _display(loaded, node, path, value, language)
@@ -311,12 +310,17 @@ def _display(loaded: Loaded, node: Node, path: str, value: str, language: str) -
     return value
 
 
+def _currency(response) -> str | None:
+    """The currency the response's amounts are answered in: its country's, in the cycle's period."""
+    return cycles.currency_of(response.institution.country.code, response.cycle.period_end)
+
+
 def money_text(value: str, response) -> str:
     """An amount in the institution's national currency, with its value in euro at the cycle's
     exchange rate: "2,344,000 RSD (≈ €20,000.00 at the cycle's rate)"; without a rate, the amount
     and its currency alone."""
     cycle = response.cycle
-    currency = cycles.currency_of(response.institution.country.code, cycle.period_end)
+    currency = _currency(response)
     try:
         amount = Decimal(value)
     except InvalidOperation:
