@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, MEDIA_COLUMNS, METADATA_TYPES,
-                                    NO, YES, _parameters, kinds_of, normalise_type, parse_thresholds)
+from app.xlsform.definition import (DEFAULT_THRESHOLDS, FILE_TYPES, MAX_GROUP_DEPTH, METADATA_TYPES, NO, YES, _parameters,
+                                    kinds_of, normalise_type, parse_thresholds, shown_with_media)
 from app.xlsform.expressions import Expression, parse_or_broken
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")  # ${name} in labels and hints
@@ -431,8 +431,7 @@ def _label(row: dict, kind: str, language: str) -> dict[str, str]:
         return row["label"]
     if kind == "question" and row.get("hint"):
         return row["hint"]
-    media = any(column.startswith("media::") or column in MEDIA_COLUMNS for column in row.get("extra", {}))
-    return {language: row["name"]} if kind == "repeat" or (kind == "question" and media) else {}
+    return {language: row["name"]} if kind == "repeat" or (kind == "question" and shown_with_media(row)) else {}
 
 
 def _flag(text: str) -> Expression | bool:

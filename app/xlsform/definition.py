@@ -201,7 +201,7 @@ class _Builder:
             if column in REJECTED_COLUMNS:
                 self.error(sheet.name, sheet.header_row, letter, "column_not_supported", column=header)
                 continue
-            if column.startswith("media::") or column in MEDIA_COLUMNS:
+            if media_column(column):
                 self.warn(sheet.name, sheet.header_row, letter, "media_not_shown", column=header)
                 result.append((index, header, None, header))   # kept as written, as other columns are
                 continue
@@ -257,6 +257,16 @@ class _Builder:
                 # text only under columns without a header makes no row, as pyxform has it
                 rows.append(record)
         return rows
+
+
+def media_column(header: str) -> bool:
+    """Whether a column names a picture, sound or video shown beside a text."""
+    return header.startswith("media::") or header in MEDIA_COLUMNS
+
+
+def shown_with_media(record: dict) -> bool:
+    """Whether a row has a picture, sound or video beside its texts (kept among its extra cells)."""
+    return any(media_column(header) for header in record.get("extra", {}))
 
 
 def row_key(sheet: str, record: dict[str, Any]) -> str:
@@ -445,7 +455,7 @@ def _loop_copy(record: dict, choice: dict) -> dict:
             copy[column][language] = _LOOP_FIELD.sub(
                 lambda m: name if m.group(1) == "name" else labels.get(language) or next(iter(labels.values()), name),
                 text)
-    if copy.get("name") and copy.get("type", "").replace(" ", "_").lower() not in ("end_group", "end_repeat"):
+    if copy.get("name") and normalise_type(copy.get("type", ""))[0] not in ("end_group", "end_repeat"):
         copy["written_name"] = copy.get("written_name") or copy["name"]
         copy["name"] = f"{name}.{copy['name']}"
     return copy
@@ -645,7 +655,7 @@ def _validate(definition: dict[str, Any], b: _Builder) -> None:
         elif base not in METADATA_TYPES | {"calculate", "hidden", "begin_group"} and not record.get("label"):
             if record.get("hint"):   # as pyxform allows: the hint is the question's text
                 b.warn(survey_name, row, col("survey", "label"), "label_from_hint")
-            elif any(column.startswith("media::") or column in MEDIA_COLUMNS for column in record.get("extra", {})):
+            elif shown_with_media(record):
                 b.warn(survey_name, row, col("survey", "label"), "label_from_name", name=name)
             else:
                 b.error(survey_name, row, col("survey", "label"), "missing_label")
