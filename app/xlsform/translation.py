@@ -191,10 +191,9 @@ def merge(definition: dict[str, Any], form_id: str, number: int, sheets: dict[st
     if merged.get("titles"):
         _untitle(merged, definition.get("settings") or {})
     _add_columns(merged)
-    untranslated = {}
-    for language in merged["languages"]:
-        missing = sum(1 for _s, _k, column, record in _texts(_titled(merged)) if not record[column].get(language["code"]))
-        untranslated[language["code"]] = missing
+    texts = [record[column] for _sheet, _key, column, record in _texts(_titled(merged))]
+    untranslated = {language["code"]: sum(1 for text in texts if not text.get(language["code"]))
+                    for language in merged["languages"]}
     return Merged(merged, issues, applied, untranslated)
 
 
